@@ -1,0 +1,1 @@
+"""zizhu (资助): the student-aid integrity platform."""

@@ -1,0 +1,131 @@
+"""Settings shared by every environment. Secrets and the database come from the environment."""
+
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+
+from zizhu.config.env import env_bool, env_int, env_list, env_str, project_root
+
+# Lets model fields be subscripted with their types at run time (for mypy).
+django_stubs_ext.monkeypatch()
+
+BASE_DIR: Path = project_root()
+VAR_DIR = BASE_DIR / "var"
+
+SECRET_KEY = env_str("ZIZHU_SECRET_KEY")
+DEBUG = env_bool("ZIZHU_DEBUG", default=False)
+ALLOWED_HOSTS = env_list("ZIZHU_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "zizhu.core",
+    "zizhu.registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "zizhu.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "zizhu.core.middleware.LoginRequiredMiddleware",
+    "zizhu.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "zizhu.config.urls"
+WSGI_APPLICATION = "zizhu.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "zizhu.core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    default_url = f"sqlite:///{VAR_DIR / 'zizhu.sqlite3'}"
+    config: dict[str, object] = dict(
+        dj_database_url.parse(env_str("DATABASE_URL", default_url), conn_max_age=60)
+    )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE transactions take the write lock up front, so two writers queue instead of
+        # failing half-way; the audit chain relies on writers being serialised.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "zizhu.core.passwords.StrengthValidator"},
+]
+
+# 30-minute idle timeout: the cookie is refreshed on every request and dies 30 minutes after
+# the last one.
+SESSION_COOKIE_AGE = env_int("ZIZHU_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "src" / "zizhu" / "locale"]
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("ZIZHU_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Sensitive identifiers (architecture.md, "Personal data"). Keys are base64 of 32 bytes.
+# ZIZHU_ENCRYPTION_KEYS lists every key still needed to read old rows ("id:key,id:key");
+# ZIZHU_ENCRYPTION_KEY_ID names the one new values are written with.
+ZIZHU_ENCRYPTION_KEYS = env_str("ZIZHU_ENCRYPTION_KEYS")
+ZIZHU_ENCRYPTION_KEY_ID = env_str("ZIZHU_ENCRYPTION_KEY_ID")
+ZIZHU_BLIND_INDEX_KEY = env_str("ZIZHU_BLIND_INDEX_KEY")
+
+# Account protection (issue 2): lock an account after this many failures in the window.
+ZIZHU_LOCKOUT_FAILURES = env_int("ZIZHU_LOCKOUT_FAILURES", default=5)
+ZIZHU_LOCKOUT_WINDOW_SECONDS = env_int("ZIZHU_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("ZIZHU_LOG_LEVEL", "INFO")},
+}

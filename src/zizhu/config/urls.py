@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("zizhu.core.urls")),
+    path("registry/", include("zizhu.registry.urls")),
+]

@@ -1,0 +1,38 @@
+"""The menu: each entry shows only to people whose roles grant its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from zizhu.core.models import User
+from zizhu.core.reach import permissions_of
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    perm: str | None = None  # None: every signed-in user
+
+
+MENU: list[MenuItem] = [
+    MenuItem("工作台", "core:home"),
+    MenuItem("学校", "core:unit_list", "orgunit:view"),
+    MenuItem("学生", "registry:student_list", "student:view"),
+    MenuItem("教职工", "registry:staff_list", "staff:view"),
+    MenuItem("上岗证", "core:certification_list", "certification:view"),
+    MenuItem("审计日志", "core:audit_list", "audit:view"),
+    MenuItem("节假日日历", "core:calendar_list", "calendar:manage"),
+    MenuItem("用户管理", "core:user_list", "user:manage"),
+]
+
+
+def menu_for(actor: User) -> list[tuple[str, str]]:
+    granted = permissions_of(actor)
+    return [
+        (item.label, reverse(item.url_name))
+        for item in MENU
+        if item.perm is None or item.perm in granted
+    ]
