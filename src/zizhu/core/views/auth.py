@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from zizhu.core import services
 from zizhu.core.errors import DomainError
+from zizhu.core.http import actor_of
 from zizhu.core.middleware import client_ip
 from zizhu.core.models import User
 from zizhu.core.reach import assignments_of
@@ -68,7 +69,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    actor: User = request.user  # type: ignore[assignment]
+    actor = actor_of(request)
     return render(
         request,
         "core/home.html",
@@ -89,7 +90,7 @@ class PasswordChangeForm(forms.Form):
 
 
 def password_change(request: HttpRequest) -> HttpResponse:
-    actor: User = request.user  # type: ignore[assignment]
+    actor = actor_of(request)
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if not actor.check_password(form.cleaned_data["old_password"]):
