@@ -31,7 +31,9 @@ def make_user(db: None) -> Callable[..., User]:
             services.assign_role(user, actor=None, role=role, org_unit=unit)
         if certified:
             today = timezone.localdate()
-            certify(user, issued_on=today - timedelta(days=30), expires_on=today + timedelta(days=700))
+            certify(
+                user, issued_on=today - timedelta(days=30), expires_on=today + timedelta(days=700)
+            )
         return user
 
     return make

@@ -27,7 +27,9 @@ def actor_of(request: HttpRequest) -> User:
     return user
 
 
-def paginate(request: HttpRequest, queryset: models.QuerySet[M], per_page: int = PER_PAGE) -> Page:
+def paginate(
+    request: HttpRequest, queryset: models.QuerySet[M], per_page: int = PER_PAGE
+) -> Page[M]:
     """The requested page; out-of-range or malformed page numbers fall back to the nearest."""
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 

@@ -43,9 +43,10 @@ class LoginRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             # Services read this for the audit row's request id and address.
-            request.user.request_context = RequestContext(  # type: ignore[union-attr]
+            context = RequestContext(
                 request_id=getattr(request, "request_id", ""), ip=client_ip(request)
             )
+            setattr(request.user, "request_context", context)  # noqa: B010
         elif not request.path.startswith(PUBLIC_PREFIXES):
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
@@ -67,7 +68,7 @@ class DomainErrorMiddleware:
             from zizhu.core.services import record_denied
 
             record_denied(
-                request.user,  # type: ignore[arg-type]
+                request.user,
                 reason=f"{type(exception).__name__}: {exception.message}",
                 path=request.path,
             )

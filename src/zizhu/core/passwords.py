@@ -24,6 +24,4 @@ class StrengthValidator:
             raise ValidationError(self.get_help_text(), code="password_too_weak")
 
     def get_help_text(self) -> str:
-        return (
-            f"密码至少 {MIN_LENGTH} 位，且须包含大写字母、小写字母、数字、符号中的至少三类。"
-        )
+        return f"密码至少 {MIN_LENGTH} 位，且须包含大写字母、小写字母、数字、符号中的至少三类。"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from zizhu.core.errors import NotPermitted, OutOfReach
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 M = TypeVar("M", bound=models.Model)
+QS = TypeVar("QS", bound=models.QuerySet[Any])
 _CACHE_ATTR = "_zizhu_assignments"
 
 
@@ -66,13 +68,13 @@ class Scope:
     everything: bool = False
     unit_ids: frozenset[int] = field(default_factory=frozenset)
 
-    def filter(self, queryset: models.QuerySet[M], unit_field: str) -> models.QuerySet[M]:
+    def filter(self, queryset: QS, unit_field: str) -> QS:
         """Rows whose `unit_field` (an OrgUnit FK path) is within reach."""
         if self.everything:
             return queryset
         return queryset.filter(**{f"{unit_field}__in": self.unit_ids})
 
-    def filter_units(self, queryset: models.QuerySet[OrgUnit]) -> models.QuerySet[OrgUnit]:
+    def filter_units(self, queryset: QS) -> QS:
         if self.everything:
             return queryset
         return queryset.filter(pk__in=self.unit_ids)
@@ -114,7 +116,7 @@ def get_for(
     scoped = scope_for(actor, perm).filter(queryset, unit_field)
     try:
         return scoped.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError):
+    except (ObjectDoesNotExist, ValueError):
         raise OutOfReach() from None
 
 

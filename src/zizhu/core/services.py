@@ -153,9 +153,7 @@ def record_denied(actor: User, *, reason: str, path: str) -> None:
     back, so the row survives the refusal.
     """
     with transaction.atomic():
-        audit.record(
-            "access.denied", actor=actor, after={"reason": reason, "path": path}
-        )
+        audit.record("access.denied", actor=actor, after={"reason": reason, "path": path})
 
 
 # --- certification (持证上岗) ----------------------------------------------------------
@@ -228,7 +226,9 @@ def revoke_certification(certificate: Certification, *, actor: User, reason: str
     if updated != 1:
         raise DomainError("该上岗证已被吊销。")
     certificate.refresh_from_db()
-    audit.record("certification.revoked", actor=actor, subject=certificate, after={"reason": reason})
+    audit.record(
+        "certification.revoked", actor=actor, subject=certificate, after={"reason": reason}
+    )
     return certificate
 
 

@@ -15,7 +15,9 @@ urlpatterns = [
     path("units/<int:pk>/", units.unit_detail, name="unit_detail"),
     path("certifications/", certification.certification_list, name="certification_list"),
     path("certifications/new/", certification.certification_create, name="certification_create"),
-    path("certifications/<int:pk>/", certification.certification_detail, name="certification_detail"),
+    path(
+        "certifications/<int:pk>/", certification.certification_detail, name="certification_detail"
+    ),
     path(
         "certifications/<int:pk>/revoke/",
         certification.certification_revoke,

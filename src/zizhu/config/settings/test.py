@@ -3,15 +3,13 @@
 import os
 
 os.environ.setdefault("ZIZHU_SECRET_KEY", "test-only-not-secret")
-os.environ.setdefault(
-    "ZIZHU_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWtleS1ub3Qtc2VjcmV0LTMyLWJ5dGU="
-)
+os.environ.setdefault("ZIZHU_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWtleS1ub3Qtc2VjcmV0LTMyLWJ5dGU=")
 os.environ.setdefault("ZIZHU_ENCRYPTION_KEY_ID", "t1")
 os.environ.setdefault("ZIZHU_BLIND_INDEX_KEY", "dGVzdC1vbmx5LWhtYWMta2V5LW5vdC1zZWNyZXQtMzI=")
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 
-from zizhu.config.settings.base import *  # noqa: E402, F403
-from zizhu.config.settings.base import DATABASES  # noqa: E402
+from zizhu.config.settings.base import *  # noqa: F403
+from zizhu.config.settings.base import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

@@ -97,7 +97,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
             form.add_error("old_password", "原密码不正确。")
         else:
             try:
-                services.set_password(actor, actor=actor, password=form.cleaned_data["new_password"])
+                services.set_password(
+                    actor, actor=actor, password=form.cleaned_data["new_password"]
+                )
             except DomainError as error:
                 form.add_error("new_password", error.message)
             else:
