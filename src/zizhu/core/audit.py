@@ -8,6 +8,7 @@ or re-ordered row is found by `verify_chain` (`zizhu audit verify`). Appends loc
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -77,6 +78,16 @@ def _content_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _canonical_ip(ip: str | None) -> str | None:
+    """PostgreSQL stores inet canonically; hash the same spelling it will read back."""
+    if not ip:
+        return None
+    try:
+        return ipaddress.ip_address(ip).compressed
+    except ValueError:
+        return None
+
+
 def _subject_parts(subject: models.Model | None) -> tuple[str, str, str]:
     if subject is None:
         return "", "", ""
@@ -105,7 +116,7 @@ def record(
         pk=head.last_id + 1,
         at=timezone.now(),
         actor=actor if authenticated else None,
-        actor_label=actor_label or (str(actor) if authenticated else "匿名"),
+        actor_label=actor_label or (str(actor) if authenticated else "系统"),
         role=role_labels(actor, org_unit) if authenticated and actor else "",
         org_unit=org_unit,
         action=action,
@@ -115,7 +126,7 @@ def record(
         before=jsonable(before),
         after=jsonable(after),
         request_id=context.request_id,
-        ip=context.ip,
+        ip=_canonical_ip(context.ip),
         prev_hash=head.last_hash,
     )
     entry.hash = _content_hash(entry)

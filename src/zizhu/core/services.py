@@ -121,6 +121,29 @@ def set_password(user: User, *, actor: User, password: str) -> User:
     return user
 
 
+@transaction.atomic
+def set_user_active(user: User, *, actor: User, active: bool) -> User:
+    """Deactivate or reactivate an account; a deactivated account can no longer sign in.
+
+    Accounts are never deleted: audit rows and certificates point at them.
+    """
+    require_permission(actor, "user:manage")
+    if user.pk == actor.pk and not active:
+        raise DomainError("不能停用自己正在使用的账户。")
+    updated = User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active)
+    if updated != 1:
+        raise DomainError("该账户已是启用状态。" if active else "该账户已是停用状态。")
+    user.is_active = active
+    audit.record(
+        "user.activated" if active else "user.deactivated",
+        actor=actor,
+        subject=user,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+    return user
+
+
 # --- sign-in --------------------------------------------------------------------------
 
 
@@ -250,6 +273,11 @@ def save_calendar_year(
     for day, _ in [*holidays, *workdays]:
         if day.year != year:
             raise DomainError(f"日期 {day} 不属于 {year} 年。")
+    weekday = next((d for d, _ in workdays if d.weekday() < 5), None)
+    if weekday is not None:
+        raise DomainError(
+            f"{weekday} 是工作日，不需要登记为调休上班日；调休上班日只能是周六或周日。"
+        )
     clash = {d for d, _ in holidays} & {d for d, _ in workdays}
     if clash:
         raise DomainError(f"{min(clash)} 不能同时是节假日和调休上班日。")
@@ -273,6 +301,8 @@ def save_calendar_year(
 @transaction.atomic
 def complete_calendar_year(calendar_year: CalendarYear, *, actor: User) -> CalendarYear:
     require_permission(actor, "calendar:manage")
+    if not CalendarDay.objects.filter(date__year=calendar_year.year, kind="holiday").exists():
+        raise DomainError(f"{calendar_year.year} 年尚未录入任何法定节假日，请先录入再确认完整。")
     updated = CalendarYear.objects.filter(pk=calendar_year.pk, complete=False).update(
         complete=True, completed_at=timezone.now(), completed_by=actor
     )

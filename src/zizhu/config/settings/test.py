@@ -9,8 +9,10 @@ os.environ.setdefault("ZIZHU_BLIND_INDEX_KEY", "dGVzdC1vbmx5LWhtYWMta2V5LW5vdC1z
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 
 from zizhu.config.settings.base import *  # noqa: F403
-from zizhu.config.settings.base import DATABASES
+from zizhu.config.settings.base import DATABASES, MIDDLEWARE
 
+# Static files are served by the test server itself; whitenoise would warn about STATIC_ROOT.
+MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
