@@ -1,22 +1,321 @@
-"""PLACEHOLDER: to be written."""
+"""Register screens: student search, student page with audited reveal, export; staff list.
+
+Identifiers are shown masked everywhere (architecture.md, "Personal data"); the full value is
+rendered only in the answer to a reveal, which `core.services.reveal_sensitive` logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from zizhu.core import crypto
+from zizhu.core.crypto import Sensitive, mask
+from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
+from zizhu.core.models import OrgUnit, User
+from zizhu.core.reach import get_for, has_permission, require_permission, scope_for
+from zizhu.core.services import reveal_sensitive
+from zizhu.registry import services
+from zizhu.registry.forms import (
+    STUDENT_SORTS,
+    RevealForm,
+    StaffSearchForm,
+    StudentSearchForm,
+)
+from zizhu.registry.models import Guardian, Staff, Student
+
+# Ties broken by pk so that pages never overlap or skip a row.
+_DEFAULT_STUDENT_ORDER = ("school__code", "grade", "class_name", "name", "pk")
+
+_STUDENT_IDENTIFIERS: dict[str, tuple[str, str]] = {
+    "id_number": ("身份证号", Sensitive.ID_NUMBER),
+    "phone": ("联系电话", Sensitive.PHONE),
+    "bank_account": ("银行卡号", Sensitive.BANK_ACCOUNT),
+    "card_holder_id": ("持卡人身份证号", Sensitive.ID_NUMBER),
+}
+_GUARDIAN_IDENTIFIERS: dict[str, tuple[str, str]] = {
+    "id_number": ("身份证号", Sensitive.ID_NUMBER),
+    "phone": ("联系电话", Sensitive.PHONE),
+}
 
 
-def student_list(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+@dataclass(frozen=True)
+class Identifier:
+    """One masked identifier on a page, with the key a reveal form posts for it."""
+
+    label: str
+    masked: str
+    key: str
 
 
-def student_export(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+@dataclass(frozen=True)
+class StudentRow:
+    student: Student
+    id_number: str
+    phone: str
 
 
-def student_detail(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+@dataclass(frozen=True)
+class GuardianCard:
+    guardian: Guardian
+    identifiers: list[Identifier]
 
 
-def student_reveal(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+# --- shared search ----------------------------------------------------------------------
 
 
-def staff_list(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _schools_within(actor: User, perm: str) -> QuerySet[OrgUnit]:
+    return OrgUnit.objects.visible_to(actor, perm).schools().order_by("code")
+
+
+def _require_school_in_reach(request: HttpRequest, actor: User, perm: str) -> None:
+    """A school named in the query must be within reach: 404 otherwise, like a missing one."""
+    raw = request.GET.get("school", "")
+    if raw:
+        get_for(actor, OrgUnit.objects.schools(), "pk", perm=perm, pk=raw)
+
+
+def _filter_students(students: QuerySet[Student], data: dict[str, Any]) -> QuerySet[Student]:
+    if data["name"]:
+        students = students.filter(name__contains=data["name"])
+    if data["id_number"]:
+        # Exact match through the keyed hash: the clear number never reaches the database.
+        digest = crypto.blind_index(data["id_number"], Sensitive.ID_NUMBER)
+        students = students.filter(id_number_hash=digest)
+    if data["school"]:
+        students = students.filter(school=data["school"])
+    for key in ("grade", "class_name", "status"):
+        if data[key]:
+            students = students.filter(**{key: data[key]})
+    return students.order_by(*STUDENT_SORTS.get(data["sort"], _DEFAULT_STUDENT_ORDER))
+
+
+def _search_students(
+    request: HttpRequest, actor: User, perm: str
+) -> tuple[StudentSearchForm, QuerySet[Student]]:
+    _require_school_in_reach(request, actor, perm)
+    form = StudentSearchForm(request.GET, schools=_schools_within(actor, perm))
+    students = Student.objects.visible_to(actor, perm).select_related("school")
+    if not form.is_valid():
+        return form, students.none()
+    return form, _filter_students(students, form.cleaned_data)
+
+
+def _describe_filters(form: StudentSearchForm) -> dict[str, str]:
+    """The filters for the audit row; an ID number searched for is logged masked."""
+    if not form.is_valid():
+        return {}
+    described: dict[str, str] = {}
+    for key, value in form.cleaned_data.items():
+        if not value:
+            continue
+        if key == "id_number":
+            value = mask(value, Sensitive.ID_NUMBER)
+        elif key == "school":
+            value = value.code
+        described[key] = str(value)
+    return described
+
+
+# --- students ---------------------------------------------------------------------------
+
+
+@require_GET
+def student_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    form, students = _search_students(request, actor, "student:view")
+    page = paginate(request, students)
+    rows = [
+        StudentRow(
+            student=student,
+            id_number=mask(student.id_number, Sensitive.ID_NUMBER),
+            phone=mask(student.phone, Sensitive.PHONE),
+        )
+        for student in page
+    ]
+    return render(
+        request,
+        "registry/student_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query_without_page(request),
+            "can_export": has_permission(actor, "student:export"),
+        },
+    )
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def _export_rows(students: QuerySet[Student], counter: _Counter) -> Iterator[list[Any]]:
+    for student in students.iterator(chunk_size=2000):
+        counter.value += 1
+        yield [
+            student.name,
+            mask(student.id_number, Sensitive.ID_NUMBER),
+            student.gender,
+            student.birth_date,
+            student.school.name,
+            student.grade,
+            student.class_name,
+            student.get_status_display(),
+            mask(student.phone, Sensitive.PHONE),
+            mask(student.bank_account, Sensitive.BANK_ACCOUNT),
+        ]
+
+
+_EXPORT_HEADERS = (
+    "姓名",
+    "身份证号",
+    "性别",
+    "出生日期",
+    "学校",
+    "年级",
+    "班级",
+    "学籍状态",
+    "联系电话",
+    "银行卡号",
+)
+
+
+@require_GET
+def student_export(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    # Checked up front so a refused export costs nothing; the service checks again.
+    require_permission(actor, "student:export")
+    form, students = _search_students(request, actor, "student:export")
+    counter = _Counter()
+    response = xlsx_response(
+        "学生名单.xlsx", _EXPORT_HEADERS, _export_rows(students, counter), sheet="学生名单"
+    )
+    services.record_student_export(
+        actor=actor,
+        filters=_describe_filters(form),
+        row_count=counter.value,
+        school=form.cleaned_data.get("school") if form.is_valid() else None,
+    )
+    return response
+
+
+def _student_identifiers(student: Student) -> list[Identifier]:
+    return [
+        Identifier(label, mask(getattr(student, attr), kind), attr)
+        for attr, (label, kind) in _STUDENT_IDENTIFIERS.items()
+    ]
+
+
+def _guardian_cards(actor: User, student: Student) -> list[GuardianCard]:
+    guardians = Guardian.objects.visible_to(actor).filter(student=student).order_by("pk")
+    return [
+        GuardianCard(
+            guardian,
+            [
+                Identifier(
+                    label, mask(getattr(guardian, attr), kind), f"guardian:{guardian.pk}:{attr}"
+                )
+                for attr, (label, kind) in _GUARDIAN_IDENTIFIERS.items()
+            ],
+        )
+        for guardian in guardians
+    ]
+
+
+def _get_student(actor: User, pk: int) -> Student:
+    return get_for(
+        actor, Student.objects.select_related("school"), "school", perm="student:view", pk=pk
+    )
+
+
+@require_GET
+def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    student = _get_student(actor, pk)
+    return render(
+        request,
+        "registry/student_detail.html",
+        {
+            "student": student,
+            "identifiers": _student_identifiers(student),
+            "guardians": _guardian_cards(actor, student),
+            "can_reveal": scope_for(actor, "pii:reveal").covers(student.school_id),
+        },
+    )
+
+
+def _reveal_target(actor: User, student: Student, form: RevealForm) -> tuple[Any, str, str]:
+    """(object, attribute, label) for the requested field; a foreign guardian is a 404."""
+    guardian_target = form.guardian_target()
+    if guardian_target is None:
+        attr = form.cleaned_data["field"]
+        return student, attr, f"{student.name}的{_STUDENT_IDENTIFIERS[attr][0]}"
+    guardian_pk, attr = guardian_target
+    guardian = get_for(
+        actor,
+        Guardian.objects.filter(student=student),
+        "student__school",
+        perm="student:view",
+        pk=guardian_pk,
+    )
+    label = f"监护人{guardian.name}（{guardian.relation}）的{_GUARDIAN_IDENTIFIERS[attr][0]}"
+    return guardian, attr, label
+
+
+@never_cache
+@require_POST
+def student_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    student = _get_student(actor, pk)
+    form = RevealForm(request.POST)
+    context: dict[str, Any] = {"student": student, "form": form}
+    if form.is_valid():
+        target, attr, label = _reveal_target(actor, student, form)
+        context["label"] = label
+        context["value"] = reveal_sensitive(
+            target, attr, actor=actor, unit=student.school, reason=form.cleaned_data["reason"]
+        )
+    # htmx swaps the fragment in place of the form; a plain POST gets a whole page.
+    is_htmx = bool(getattr(request, "htmx", False))
+    template = "registry/_reveal_result.html" if is_htmx else "registry/student_reveal.html"
+    return render(request, template, context)
+
+
+# --- staff ------------------------------------------------------------------------------
+
+
+@require_GET
+def staff_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    _require_school_in_reach(request, actor, "staff:view")
+    form = StaffSearchForm(request.GET, schools=_schools_within(actor, "staff:view"))
+    staff = Staff.objects.visible_to(actor).select_related("school")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["name"]:
+            staff = staff.filter(name__contains=data["name"])
+        if data["school"]:
+            staff = staff.filter(school=data["school"])
+        if data["post"]:
+            staff = staff.filter(post=data["post"])
+    else:
+        staff = staff.none()
+    page = paginate(request, staff.order_by("school__code", "name", "pk"))
+    rows = [
+        (member, mask(member.id_number, Sensitive.ID_NUMBER), mask(member.phone, Sensitive.PHONE))
+        for member in page
+    ]
+    return render(
+        request,
+        "registry/staff_list.html",
+        {"form": form, "page": page, "rows": rows, "query": query_without_page(request)},
+    )
