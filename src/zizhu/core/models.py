@@ -131,6 +131,14 @@ class RoleAssignment(models.Model):
         return f"{self.get_role_display()}@{self.org_unit}"
 
 
+class CertificationQuerySet(models.QuerySet["Certification"]):
+    def visible_to(self, actor: User, perm: str = "certification:view") -> CertificationQuerySet:
+        """Certificates of people holding a post within reach (distinct: several posts)."""
+        from zizhu.core.reach import scope_for
+
+        return scope_for(actor, perm).filter(self.distinct(), "holder__assignments__org_unit")
+
+
 class Certification(models.Model):
     """持证上岗: a staff member's aid-work certificate (seed 二(三)1(1))."""
 
@@ -144,6 +152,8 @@ class Certification(models.Model):
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
     revoked_reason = models.CharField("吊销原因", max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CertificationQuerySet.as_manager()
 
     class Meta:
         verbose_name = "上岗证"

@@ -67,6 +67,8 @@ def create_user(
 def assign_role(user: User, *, actor: User | None, role: str, org_unit: OrgUnit) -> RoleAssignment:
     if actor is not None:
         require_permission(actor, "user:manage")
+    if role not in ROLE_UNIT_KIND:
+        raise DomainError(f"未知的角色“{role}”。")
     if ROLE_UNIT_KIND[role] != org_unit.kind:
         raise DomainError(
             f"“{Role(role).label}”只能授予在{_kind_label(ROLE_UNIT_KIND[role])}一级，"
@@ -158,6 +160,14 @@ def is_locked_out(username: str) -> bool:
 
 
 @transaction.atomic
+def record_locked_attempt(username: str, *, user: User | None, ip: str | None) -> None:
+    """An attempt on a locked account is audited but not counted, so that retrying cannot
+    keep someone else's account locked for ever: the lock ends a window after it began."""
+    label = f"登录名：{username}"[:100]
+    audit.record("auth.locked_out", actor=None, subject=user, actor_label=label, after={"ip": ip})
+
+
+@transaction.atomic
 def record_login(username: str, *, user: User | None, succeeded: bool, ip: str | None) -> None:
     """Every attempt is kept for the lockout; failures and lockouts also go to the audit."""
     LoginAttempt.objects.create(username=username, succeeded=succeeded, ip=ip)
@@ -213,15 +223,26 @@ def require_certified(actor: User, *, on: date | None = None) -> Certification:
             "请参加复训并换证后再办理。"
         )
     else:
-        message = f"您的上岗证（编号 {latest.number}）自 {latest.issued_on} 起才生效。"
+        message = (
+            f"您的上岗证（编号 {latest.number}）自 {latest.issued_on:%Y年%m月%d日} 起才生效，"
+            "生效前不能进行审核、审批或核实。"
+        )
     raise NotCertified(message)
+
+
+def _require_holder_in_reach(holder: User, *, actor: User) -> None:
+    require_permission(actor, "certification:manage")
+    scope = scope_for(actor, "certification:manage")
+    posts = RoleAssignment.objects.filter(user=holder).values_list("org_unit_id", flat=True)
+    if not scope.everything and not any(scope.covers(unit_id) for unit_id in posts):
+        raise NotPermitted("该人员不在您的管辖范围内，不能为其办理上岗证。")
 
 
 @transaction.atomic
 def issue_certification(
     holder: User, *, actor: User, number: str, issued_on: date, expires_on: date
 ) -> Certification:
-    require_permission(actor, "certification:manage")
+    _require_holder_in_reach(holder, actor=actor)
     if expires_on <= issued_on:
         raise DomainError("有效期至必须晚于发证日期。")
     if Certification.objects.filter(number=number).exists():
@@ -240,7 +261,7 @@ def issue_certification(
 
 @transaction.atomic
 def revoke_certification(certificate: Certification, *, actor: User, reason: str) -> Certification:
-    require_permission(actor, "certification:manage")
+    _require_holder_in_reach(certificate.holder, actor=actor)
     if not reason.strip():
         raise DomainError("吊销上岗证必须填写原因。")
     updated = Certification.objects.filter(pk=certificate.pk, revoked_at__isnull=True).update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,8 +24,15 @@ class LoginForm(forms.Form):
     password = forms.CharField(label="密码", widget=forms.PasswordInput)
 
 
-_LOCKED = "登录失败次数过多，账户已临时锁定。请 15 分钟后再试，或联系系统管理员。"
-_FAILED = "用户名或密码不正确。连续失败 5 次将锁定账户 15 分钟。"
+def _locked_message() -> str:
+    minutes = settings.ZIZHU_LOCKOUT_WINDOW_SECONDS // 60
+    return f"登录失败次数过多，账户已临时锁定。请 {minutes} 分钟后再试，或联系系统管理员。"
+
+
+def _failed_message() -> str:
+    minutes = settings.ZIZHU_LOCKOUT_WINDOW_SECONDS // 60
+    failures = settings.ZIZHU_LOCKOUT_FAILURES
+    return f"用户名或密码不正确。连续失败 {failures} 次将锁定账户 {minutes} 分钟。"
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -48,12 +56,12 @@ def _authenticate(request: HttpRequest, username: str, password: str, ip: str | 
     """The user, or the message to show. A locked account is refused even with the password."""
     known = User.objects.filter(username=username).first()
     if services.is_locked_out(username):
-        services.record_login(username, user=known, succeeded=False, ip=ip)
-        return _LOCKED
+        services.record_locked_attempt(username, user=known, ip=ip)
+        return _locked_message()
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
         services.record_login(username, user=known, succeeded=False, ip=ip)
-        return _LOCKED if services.is_locked_out(username) else _FAILED
+        return _locked_message() if services.is_locked_out(username) else _failed_message()
     services.record_login(username, user=user, succeeded=True, ip=ip)
     return user
 
