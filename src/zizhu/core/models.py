@@ -308,3 +308,80 @@ class LoginAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.at}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "进行中"
+    SUCCEEDED = "succeeded", "已完成"
+    REJECTED = "rejected", "未通过校验"
+    FAILED = "failed", "出错"
+
+
+JOB_TRANSITIONS: dict[str, frozenset[str]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.REJECTED, JobStatus.FAILED}),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.REJECTED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+}
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def visible_to(self, actor: User, perm: str = "job:view") -> JobQuerySet:
+        """A job is seen by its starter, and by anyone whose reach covers its org unit."""
+        from zizhu.core.reach import scope_for
+
+        scope = scope_for(actor, perm)
+        if scope.everything:
+            return self
+        return self.filter(models.Q(created_by=actor) | models.Q(org_unit_id__in=scope.unit_ids))
+
+
+class Job(models.Model):
+    """A long-running operation (an import, a cross-check run) with progress for the page
+    that polls it. The work itself runs as a django-tasks task; this row is its record."""
+
+    kind = models.CharField("类型", max_length=40, db_index=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    title = models.CharField("名称", max_length=200)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    stage = models.CharField("当前步骤", max_length=100, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    message = models.TextField("结果说明", blank=True)
+    upload = models.FileField("上传文件", upload_to="jobs/uploads/%Y/%m/", blank=True)
+    report = models.FileField("错误报告", upload_to="jobs/reports/%Y/%m/", blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        verbose_name = "后台任务"
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(done__lte=models.F("total")) | models.Q(total=0),
+                name="job_done_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return not JOB_TRANSITIONS[self.status]

@@ -31,6 +31,11 @@ _OVERSIGHT = _READ | {"audit:view", "audit:export"}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: _READ
     | {
+        "job:view",
+        "register:import",
+        "student:change_status",
+        "dataset:view",
+        "dataset:import",
         "student:edit",
         "student:export",
         "pii:reveal",
@@ -38,13 +43,28 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "audit:view",
     },
     Role.DISTRICT_HEAD: _OVERSIGHT
-    | {"student:export", "pii:reveal", "certification:manage", "reporter:view"},
+    | {
+        "student:export",
+        "pii:reveal",
+        "certification:manage",
+        "reporter:view",
+        "job:view",
+        "dataset:view",
+    },
     Role.TOWN_SUPERVISOR: _READ | {"audit:view"},
-    Role.SCHOOL_OFFICER: _READ | {"student:edit", "student:export", "pii:reveal"},
+    Role.SCHOOL_OFFICER: _READ
+    | {
+        "student:edit",
+        "student:export",
+        "student:change_status",
+        "register:import",
+        "job:view",
+        "pii:reveal",
+    },
     Role.PRINCIPAL: _READ | {"student:export", "audit:view"},
     Role.SCHOOL_INSPECTOR: _OVERSIGHT | {"reporter:view"},
-    Role.INSPECTION_TEAM: _OVERSIGHT,
-    Role.AUDITOR: _OVERSIGHT,
+    Role.INSPECTION_TEAM: _OVERSIGHT | {"dataset:view"},
+    Role.AUDITOR: _OVERSIGHT | {"dataset:view"},
     Role.SYSADMIN: frozenset(
         {"orgunit:view", "user:manage", "calendar:manage", "audit:view", "audit:verify"}
     ),

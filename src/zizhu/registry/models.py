@@ -24,6 +24,23 @@ class StudentStatus(models.TextChoices):
     DECEASED = "deceased", "死亡"
 
 
+class Household(models.Model):
+    """A family in the register: students who share a guardian (by ID number) belong to one.
+
+    `key_hash` is the blind index the household was formed around (a guardian's ID number,
+    or the student's own when no guardian has one). The 公安 户号 lives in department data.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "家庭"
+
+    def __str__(self) -> str:
+        return f"家庭 #{self.pk}"
+
+
 class StudentQuerySet(models.QuerySet["Student"]):
     def visible_to(self, actor: User, perm: str = "student:view") -> StudentQuerySet:
         from zizhu.core.reach import scope_for
@@ -39,9 +56,15 @@ class Student(models.Model):
     birth_date = models.DateField("出生日期")
     area_code = models.CharField("地区码", max_length=6)
     school = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="students")
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="students"
+    )
     grade = models.CharField("年级", max_length=20)
     class_name = models.CharField("班级", max_length=20, blank=True)
     boarder = models.BooleanField("寄宿", default=False)
+    # Derived from the status-change ledger: only registry.services.record_status_change
+    # writes it, in the same transaction as the ledger entry (issue 3). Kept as a column so
+    # lists can filter by it at 200,000 students.
     status = models.CharField(
         "学籍状态", max_length=20, choices=StudentStatus.choices, default=StudentStatus.ENROLLED
     )
@@ -150,3 +173,119 @@ class Staff(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChangeKind(models.TextChoices):
+    """学籍异动 and changes of family circumstance (seed 二(二)1)."""
+
+    ENROLMENT = "enrolment", "建档入学"
+    TRANSFER = "transfer", "区内转学"
+    TRANSFER_OUT = "transfer_out", "转出"
+    SUSPENSION = "suspension", "休学"
+    RESUMPTION = "resumption", "复学"
+    DROPOUT = "dropout", "退学"
+    GRADUATION = "graduation", "毕业"
+    DEATH = "death", "死亡"
+    FAMILY_CHANGE = "family_change", "家庭情况变化"
+
+
+# The ledger's diagram on one screen: which change may follow which status, and the status
+# it leaves. None = the status does not change (a transfer keeps the student 在读).
+_ANY_LIVE = frozenset({StudentStatus.ENROLLED, StudentStatus.SUSPENDED})
+CHANGE_RULES: dict[str, tuple[frozenset[str], str | None]] = {
+    ChangeKind.ENROLMENT: (frozenset(StudentStatus.values), StudentStatus.ENROLLED),
+    ChangeKind.TRANSFER: (frozenset({StudentStatus.ENROLLED}), None),
+    ChangeKind.TRANSFER_OUT: (_ANY_LIVE, StudentStatus.TRANSFERRED_OUT),
+    ChangeKind.SUSPENSION: (frozenset({StudentStatus.ENROLLED}), StudentStatus.SUSPENDED),
+    ChangeKind.RESUMPTION: (frozenset({StudentStatus.SUSPENDED}), StudentStatus.ENROLLED),
+    ChangeKind.DROPOUT: (_ANY_LIVE, StudentStatus.DROPPED_OUT),
+    ChangeKind.GRADUATION: (frozenset({StudentStatus.ENROLLED}), StudentStatus.GRADUATED),
+    ChangeKind.DEATH: (
+        frozenset(StudentStatus.values) - {StudentStatus.DECEASED},
+        StudentStatus.DECEASED,
+    ),
+    ChangeKind.FAMILY_CHANGE: (frozenset(StudentStatus.values), None),
+}
+
+
+class ChangeSource(models.TextChoices):
+    SCREEN = "screen", "经办人录入"
+    IMPORT = "import", "学籍导入"
+
+
+class StatusChangeQuerySet(models.QuerySet["StatusChange"]):
+    def visible_to(self, actor: User, perm: str = "student:view") -> StatusChangeQuerySet:
+        from zizhu.core.reach import scope_for
+
+        return scope_for(actor, perm).filter(self, "student__school")
+
+
+class StatusChange(models.Model):
+    """One entry of the status-change ledger: the single source later steps read to end or
+    adjust aid. Entries are never edited; a mistake is corrected by a further entry."""
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField("异动类型", max_length=20, choices=ChangeKind.choices)
+    effective_on = models.DateField("生效日期", db_index=True)
+    reason = models.CharField("原因", max_length=500)
+    evidence = models.FileField("证明材料", upload_to="ledger/%Y/%m/", blank=True)
+    from_school = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_school = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status_before = models.CharField(max_length=20, choices=StudentStatus.choices, blank=True)
+    status_after = models.CharField(max_length=20, choices=StudentStatus.choices)
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    register_import = models.ForeignKey(
+        "RegisterImport", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = StatusChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学籍异动"
+        ordering: ClassVar = ["student_id", "effective_on", "id"]
+        indexes: ClassVar = [
+            models.Index(fields=["student", "effective_on"], name="ledger_student_date_idx"),
+            models.Index(fields=["kind", "effective_on"], name="ledger_kind_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_kind_display()} {self.effective_on}"
+
+
+class RegisterImport(models.Model):
+    """One register import (files of schools/students/guardians/staff) and what it did."""
+
+    job = models.OneToOneField("core.Job", on_delete=models.PROTECT, related_name="register_import")
+    files = models.JSONField("文件", default=list)  # [{kind, name, sha256, rows}]
+    summary = models.JSONField("结果", default=dict)  # counts per kind: created/updated/…
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "学籍导入"
+        ordering: ClassVar = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"学籍导入 #{self.pk}"
+
+
+class RegisterChange(models.Model):
+    """What a re-import changed for one student: {field: [old, new]}, identifiers masked."""
+
+    register_import = models.ForeignKey(
+        RegisterImport, on_delete=models.CASCADE, related_name="changes"
+    )
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    created = models.BooleanField(default=False)
+    fields = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "导入变更"
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {list(self.fields)}"

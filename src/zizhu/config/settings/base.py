@@ -24,8 +24,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "zizhu.core",
     "zizhu.registry",
+    "zizhu.sources",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +86,10 @@ def _database() -> dict[str, object]:
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background jobs (imports, cross-check runs): django-tasks with its database backend, run
+# by `zizhu db_worker`. Works on SQLite and PostgreSQL without a broker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "core:login"

@@ -13,6 +13,8 @@ from zizhu.config.settings.base import DATABASES, MIDDLEWARE
 
 # Static files are served by the test server itself; whitenoise would warn about STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]
+# Jobs run in-line in tests, inside the transaction that starts them.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -2,96 +2,318 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import zizhu.core.crypto
 from django.conf import settings
 from django.db import migrations, models
 
+import zizhu.core.crypto
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_number', zizhu.core.crypto.SensitiveField(blank=True, kind='id_number', null=True, verbose_name='身份证号')),
-                ('id_number_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='id_number', unique=True)),
-                ('name', models.CharField(db_index=True, max_length=64, verbose_name='姓名')),
-                ('gender', models.CharField(max_length=2, verbose_name='性别')),
-                ('birth_date', models.DateField(verbose_name='出生日期')),
-                ('area_code', models.CharField(max_length=6, verbose_name='地区码')),
-                ('grade', models.CharField(max_length=20, verbose_name='年级')),
-                ('class_name', models.CharField(blank=True, max_length=20, verbose_name='班级')),
-                ('boarder', models.BooleanField(default=False, verbose_name='寄宿')),
-                ('status', models.CharField(choices=[('enrolled', '在读'), ('suspended', '休学'), ('transferred_out', '转出'), ('dropped_out', '退学'), ('graduated', '毕业'), ('deceased', '死亡')], default='enrolled', max_length=20, verbose_name='学籍状态')),
-                ('enrolled_on', models.DateField(blank=True, null=True, verbose_name='入学日期')),
-                ('hukou_address', models.CharField(blank=True, max_length=200, verbose_name='户籍地址')),
-                ('home_address', models.CharField(blank=True, max_length=200, verbose_name='家庭住址')),
-                ('phone', zizhu.core.crypto.SensitiveField(blank=True, kind='phone', null=True, verbose_name='联系电话')),
-                ('phone_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='phone')),
-                ('bank_account', zizhu.core.crypto.SensitiveField(blank=True, kind='bank_account', null=True, verbose_name='银行卡号')),
-                ('bank_account_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='bank_account')),
-                ('card_holder_id', zizhu.core.crypto.SensitiveField(blank=True, kind='id_number', null=True, verbose_name='持卡人身份证号')),
-                ('card_holder_id_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='card_holder_id')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='students', to='core.orgunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "id_number",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="id_number", null=True, verbose_name="身份证号"
+                    ),
+                ),
+                (
+                    "id_number_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="id_number",
+                        unique=True,
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=64, verbose_name="姓名")),
+                ("gender", models.CharField(max_length=2, verbose_name="性别")),
+                ("birth_date", models.DateField(verbose_name="出生日期")),
+                ("area_code", models.CharField(max_length=6, verbose_name="地区码")),
+                ("grade", models.CharField(max_length=20, verbose_name="年级")),
+                ("class_name", models.CharField(blank=True, max_length=20, verbose_name="班级")),
+                ("boarder", models.BooleanField(default=False, verbose_name="寄宿")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("enrolled", "在读"),
+                            ("suspended", "休学"),
+                            ("transferred_out", "转出"),
+                            ("dropped_out", "退学"),
+                            ("graduated", "毕业"),
+                            ("deceased", "死亡"),
+                        ],
+                        default="enrolled",
+                        max_length=20,
+                        verbose_name="学籍状态",
+                    ),
+                ),
+                ("enrolled_on", models.DateField(blank=True, null=True, verbose_name="入学日期")),
+                (
+                    "hukou_address",
+                    models.CharField(blank=True, max_length=200, verbose_name="户籍地址"),
+                ),
+                (
+                    "home_address",
+                    models.CharField(blank=True, max_length=200, verbose_name="家庭住址"),
+                ),
+                (
+                    "phone",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="phone", null=True, verbose_name="联系电话"
+                    ),
+                ),
+                (
+                    "phone_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="phone",
+                    ),
+                ),
+                (
+                    "bank_account",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="bank_account", null=True, verbose_name="银行卡号"
+                    ),
+                ),
+                (
+                    "bank_account_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="bank_account",
+                    ),
+                ),
+                (
+                    "card_holder_id",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="id_number", null=True, verbose_name="持卡人身份证号"
+                    ),
+                ),
+                (
+                    "card_holder_id_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="card_holder_id",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="students",
+                        to="core.orgunit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '学生',
-                'ordering': ['school_id', 'grade', 'class_name', 'name'],
+                "verbose_name": "学生",
+                "ordering": ["school_id", "grade", "class_name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Guardian',
+            name="Guardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='监护人姓名')),
-                ('id_number', zizhu.core.crypto.SensitiveField(blank=True, kind='id_number', null=True, verbose_name='监护人身份证号')),
-                ('id_number_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='id_number')),
-                ('relation', models.CharField(choices=[('父亲', '父亲'), ('母亲', '母亲'), ('祖父', '祖父'), ('祖母', '祖母'), ('外祖父', '外祖父'), ('外祖母', '外祖母'), ('其他', '其他')], max_length=8, verbose_name='关系')),
-                ('employer', models.CharField(blank=True, max_length=100, verbose_name='工作单位')),
-                ('phone', zizhu.core.crypto.SensitiveField(blank=True, kind='phone', null=True, verbose_name='联系电话')),
-                ('phone_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='phone')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardians', to='registry.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="监护人姓名")),
+                (
+                    "id_number",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="id_number", null=True, verbose_name="监护人身份证号"
+                    ),
+                ),
+                (
+                    "id_number_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="id_number",
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("父亲", "父亲"),
+                            ("母亲", "母亲"),
+                            ("祖父", "祖父"),
+                            ("祖母", "祖母"),
+                            ("外祖父", "外祖父"),
+                            ("外祖母", "外祖母"),
+                            ("其他", "其他"),
+                        ],
+                        max_length=8,
+                        verbose_name="关系",
+                    ),
+                ),
+                ("employer", models.CharField(blank=True, max_length=100, verbose_name="工作单位")),
+                (
+                    "phone",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="phone", null=True, verbose_name="联系电话"
+                    ),
+                ),
+                (
+                    "phone_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="phone",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardians",
+                        to="registry.student",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '监护人',
+                "verbose_name": "监护人",
             },
         ),
         migrations.CreateModel(
-            name='Staff',
+            name="Staff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_number', zizhu.core.crypto.SensitiveField(blank=True, kind='id_number', null=True, verbose_name='身份证号')),
-                ('id_number_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='id_number')),
-                ('name', models.CharField(max_length=64, verbose_name='姓名')),
-                ('post', models.CharField(choices=[('校长', '校长'), ('园长', '园长'), ('资助专干', '资助专干'), ('教师', '教师'), ('其他', '其他')], max_length=8, verbose_name='岗位')),
-                ('hardship_staff', models.BooleanField(default=False, verbose_name='特殊困难教职工')),
-                ('phone', zizhu.core.crypto.SensitiveField(blank=True, kind='phone', null=True, verbose_name='联系电话')),
-                ('phone_hash', zizhu.core.crypto.BlindIndexField(blank=True, db_index=True, editable=False, max_length=64, null=True, source='phone')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='core.orgunit')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='staff_record', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "id_number",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="id_number", null=True, verbose_name="身份证号"
+                    ),
+                ),
+                (
+                    "id_number_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="id_number",
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="姓名")),
+                (
+                    "post",
+                    models.CharField(
+                        choices=[
+                            ("校长", "校长"),
+                            ("园长", "园长"),
+                            ("资助专干", "资助专干"),
+                            ("教师", "教师"),
+                            ("其他", "其他"),
+                        ],
+                        max_length=8,
+                        verbose_name="岗位",
+                    ),
+                ),
+                (
+                    "hardship_staff",
+                    models.BooleanField(default=False, verbose_name="特殊困难教职工"),
+                ),
+                (
+                    "phone",
+                    zizhu.core.crypto.SensitiveField(
+                        blank=True, kind="phone", null=True, verbose_name="联系电话"
+                    ),
+                ),
+                (
+                    "phone_hash",
+                    zizhu.core.crypto.BlindIndexField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        null=True,
+                        source="phone",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff",
+                        to="core.orgunit",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="staff_record",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '教职工',
-                'ordering': ['school_id', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('id_number_hash', 'school'), name='staff_unique_per_school')],
+                "verbose_name": "教职工",
+                "ordering": ["school_id", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("id_number_hash", "school"), name="staff_unique_per_school"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['school', 'status'], name='student_school_status_idx'),
+            model_name="student",
+            index=models.Index(fields=["school", "status"], name="student_school_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['school', 'grade', 'class_name'], name='student_class_idx'),
+            model_name="student",
+            index=models.Index(fields=["school", "grade", "class_name"], name="student_class_idx"),
         ),
     ]
