@@ -124,6 +124,14 @@ def get_unit_for(actor: User, pk: int | str, *, perm: str = "orgunit:view") -> O
     return get_for(actor, OrgUnit.objects.all(), "pk", perm=perm, pk=pk)
 
 
+def home_unit(actor: User, perm: str) -> OrgUnit | None:
+    """The unit of the actor's first role granting `perm`: where their acts are filed."""
+    for assignment in assignments_of(actor):
+        if perm in ROLE_PERMISSIONS.get(assignment.role, frozenset()):
+            return assignment.org_unit
+    return None
+
+
 def role_labels(actor: User, unit: OrgUnit | None = None) -> str:
     """For the audit row: the actor's roles, at the unit when it is within their reach."""
     labels = []

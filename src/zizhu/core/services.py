@@ -6,7 +6,7 @@ Each function checks its guard, writes, and appends its audit row in the same tr
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -17,6 +17,7 @@ from django.utils import timezone
 from zizhu.core import audit
 from zizhu.core.errors import DomainError, NotCertified, NotPermitted
 from zizhu.core.models import (
+    AuditEntry,
     CalendarDay,
     CalendarYear,
     Certification,
@@ -27,7 +28,7 @@ from zizhu.core.models import (
     User,
 )
 from zizhu.core.permissions import ROLE_UNIT_KIND
-from zizhu.core.reach import forget_assignments, require_permission, scope_for
+from zizhu.core.reach import forget_assignments, home_unit, require_permission, scope_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -355,3 +356,30 @@ def reveal_sensitive(
         after={"field": field, "reason": reason.strip()},
     )
     return str(value or "")
+
+
+# --- exports of personal data and of the log --------------------------------------------
+
+
+@transaction.atomic
+def record_export(
+    action: str,
+    *,
+    actor: User,
+    perm: str,
+    filters: dict[str, Any],
+    rows: int,
+    org_unit: OrgUnit | None = None,
+) -> AuditEntry:
+    """Log who exported which slice, and how many rows, before the file leaves the server.
+
+    The row is filed under the filtered unit, else the exporter's own unit, so that unit's
+    inspectors see the export.
+    """
+    require_permission(actor, perm)
+    return audit.record(
+        action,
+        actor=actor,
+        org_unit=org_unit or home_unit(actor, perm),
+        after={"filters": filters, "rows": rows},
+    )

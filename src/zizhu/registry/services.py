@@ -1,32 +1,126 @@
-"""Writes for the register. Each checks its guard and appends its audit row in one transaction."""
+"""Writes for the register: the status-change ledger (学籍异动, seed 二(二)1).
+
+The ledger is the single source later steps read to end or adjust aid. A student's `status`
+column is derived from it and written only here, in the same transaction as the entry.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
+from django.core.files.base import File
 from django.db import transaction
+from django.utils import timezone
 
 from zizhu.core import audit
-from zizhu.core.models import AuditEntry, OrgUnit, User
-from zizhu.core.permissions import ROLE_PERMISSIONS
-from zizhu.core.reach import assignments_of, require_permission
+from zizhu.core.errors import DomainError, InvalidTransition
+from zizhu.core.models import OrgUnit, UnitKind, User
+from zizhu.core.reach import require_permission, scope_for
+from zizhu.registry.models import (
+    CHANGE_RULES,
+    ChangeKind,
+    ChangeSource,
+    RegisterImport,
+    StatusChange,
+    Student,
+    StudentStatus,
+)
+
+# Which ledger entry a changed 学籍状态 in a re-imported file stands for.
+_KIND_FOR_NEW_STATUS: dict[str, str] = {
+    StudentStatus.SUSPENDED: ChangeKind.SUSPENSION,
+    StudentStatus.TRANSFERRED_OUT: ChangeKind.TRANSFER_OUT,
+    StudentStatus.DROPPED_OUT: ChangeKind.DROPOUT,
+    StudentStatus.GRADUATED: ChangeKind.GRADUATION,
+    StudentStatus.DECEASED: ChangeKind.DEATH,
+}
 
 
-def _home_unit(actor: User, perm: str) -> OrgUnit | None:
-    """The one unit through which the actor holds `perm`, so the row shows up at that unit."""
-    units = {a.org_unit for a in assignments_of(actor) if perm in ROLE_PERMISSIONS.get(a.role, ())}
-    return units.pop() if len(units) == 1 else None
+def kind_for_status(old: str, new: str) -> str:
+    """The ledger kind for a status that changed from `old` to `new` (a re-import)."""
+    if new == StudentStatus.ENROLLED:
+        return ChangeKind.RESUMPTION if old == StudentStatus.SUSPENDED else ChangeKind.ENROLMENT
+    return _KIND_FOR_NEW_STATUS[new]
+
+
+def _check_change(student: Student, kind: str, to_school: OrgUnit | None) -> str:
+    """The guard: the change must fit the current status. Returns the status it leaves."""
+    allowed_from, status_after = CHANGE_RULES[kind]
+    if student.status not in allowed_from:
+        raise InvalidTransition(
+            f"{student.name}当前学籍状态为“{student.get_status_display()}”，"
+            f"不能登记“{ChangeKind(kind).label}”。"
+        )
+    if kind == ChangeKind.TRANSFER:
+        if to_school is None or to_school.kind != UnitKind.SCHOOL:
+            raise DomainError("区内转学须选择转入学校。")
+        if to_school.pk == student.school_id:
+            raise DomainError("转入学校与当前学校相同，请重新选择。")
+    return status_after or student.status
 
 
 @transaction.atomic
-def record_student_export(
-    *, actor: User, filters: dict[str, Any], row_count: int, school: OrgUnit | None = None
-) -> AuditEntry:
-    """An export of personal data leaves a row saying who took which list, and how many."""
-    require_permission(actor, "student:export")
-    return audit.record(
-        "student.exported",
+def record_status_change(
+    student: Student,
+    *,
+    actor: User,
+    kind: str,
+    effective_on: date,
+    reason: str,
+    evidence: File[bytes] | None = None,
+    to_school: OrgUnit | None = None,
+    source: str = ChangeSource.SCREEN,
+    register_import: RegisterImport | None = None,
+) -> StatusChange:
+    """Append one ledger entry and move the student's derived status (and school).
+
+    A transfer within the district moves the student to `to_school`; the ledger, guardians
+    and later awards and clues stay attached to the student, so the history moves too.
+    """
+    require_permission(actor, "student:change_status")
+    if not scope_for(actor, "student:change_status").covers(student.school_id):
+        raise DomainError("该学生不在您的管辖范围内，不能登记学籍异动。")
+    if not reason.strip():
+        raise DomainError("请填写异动原因。")
+    if effective_on > timezone.localdate():
+        raise DomainError("生效日期不能晚于今天：异动须在发生后登记。")
+    locked = Student.objects.select_for_update().get(pk=student.pk)
+    status_after = _check_change(locked, kind, to_school)
+    entry = StatusChange(
+        student=locked,
+        kind=kind,
+        effective_on=effective_on,
+        reason=reason.strip(),
+        from_school_id=locked.school_id,
+        to_school=to_school if kind == ChangeKind.TRANSFER else None,
+        status_before=locked.status,
+        status_after=status_after,
+        source=source,
+        register_import=register_import,
         actor=actor,
-        org_unit=school or _home_unit(actor, "student:export"),
-        after={"filters": filters, "rows": row_count},
     )
+    if evidence is not None:
+        entry.evidence.save(evidence.name or "evidence", evidence, save=False)
+    entry.save()
+    before = {"status": locked.status, "school": locked.school.code}
+    Student.objects.filter(pk=locked.pk).update(
+        status=status_after,
+        school=to_school if kind == ChangeKind.TRANSFER else locked.school,
+        updated_at=timezone.now(),
+    )
+    locked.refresh_from_db()
+    audit.record(
+        f"student.{kind}",
+        actor=actor,
+        subject=locked,
+        org_unit=locked.school,
+        before=before,
+        after={
+            "status": status_after,
+            "school": locked.school.code,
+            "effective_on": effective_on,
+            "reason": entry.reason,
+            "source": source,
+        },
+    )
+    return entry

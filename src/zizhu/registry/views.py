@@ -21,8 +21,7 @@ from zizhu.core.crypto import Sensitive, mask
 from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for, has_permission, require_permission, scope_for
-from zizhu.core.services import reveal_sensitive
-from zizhu.registry import services
+from zizhu.core.services import record_export, reveal_sensitive
 from zizhu.registry.forms import (
     STUDENT_SORTS,
     RevealForm,
@@ -199,11 +198,13 @@ def student_export(request: HttpRequest) -> HttpResponse:
     response = xlsx_response(
         "学生名单.xlsx", _EXPORT_HEADERS, _export_rows(students, counter), sheet="学生名单"
     )
-    services.record_student_export(
+    record_export(
+        "student.exported",
         actor=actor,
+        perm="student:export",
         filters=_describe_filters(form),
-        row_count=counter.value,
-        school=form.cleaned_data.get("school") if form.is_valid() else None,
+        rows=counter.value,
+        org_unit=form.cleaned_data.get("school") if form.is_valid() else None,
     )
     return response
 

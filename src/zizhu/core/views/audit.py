@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from zizhu.core import audit_services
+from zizhu.core import services
 from zizhu.core.errors import DomainError
 from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
 from zizhu.core.models import AuditEntry, OrgUnit, User
@@ -186,8 +186,10 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_bound else {}
     # Logged in its own short transaction before the file is built: a long export must not
     # hold the chain's lock, and an export that fails half-way is still on record.
-    logged = audit_services.record_audit_export(
+    logged = services.record_export(
+        "audit.exported",
         actor=actor,
+        perm="audit:export",
         filters={k: v for k, v in filters.items() if v not in (None, "")},
         rows=count,
         org_unit=filters.get("org_unit"),
