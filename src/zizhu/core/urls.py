@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zizhu.core.views import audit, auth, calendar, certification, units, users
+from zizhu.core.views import audit, auth, calendar, certification, jobs, units, users
 
 app_name = "core"
 
@@ -29,6 +29,10 @@ urlpatterns = [
     path("calendar/", calendar.calendar_list, name="calendar_list"),
     path("calendar/<int:year>/", calendar.calendar_edit, name="calendar_edit"),
     path("calendar/<int:year>/complete/", calendar.calendar_complete, name="calendar_complete"),
+    path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/progress/", jobs.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/report.xlsx", jobs.job_report, name="job_report"),
     path("users/", users.user_list, name="user_list"),
     path("users/new/", users.user_create, name="user_create"),
     path("users/<int:pk>/", users.user_detail, name="user_detail"),
