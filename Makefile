@@ -28,8 +28,12 @@ migrate: venv
 demo: migrate
 	$(ZIZHU) seed-demo --students $(DEMO_STUDENTS) --seed 1 --if-empty
 
+# The background worker (imports, cross-check runs) runs beside the web server and stops
+# with it.
 run: demo
 	$(ZIZHU) demo-logins
+	$(ZIZHU) db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(ZIZHU) runserver 127.0.0.1:8000
 
 # --- checks -----------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def test_login_page_is_in_chinese(client: Client) -> None:
         assert text in content
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(("persona", "role"), PERSONAS)
 def test_every_persona_signs_in_and_reaches_its_home_page(
     client: Client, request: pytest.FixtureRequest, persona: str, role: Role
