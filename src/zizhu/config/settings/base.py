@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "zizhu.core",
     "zizhu.registry",
     "zizhu.sources",
+    "zizhu.aid",
 ]
 
 MIDDLEWARE = [
