@@ -17,7 +17,6 @@ from zizhu.core.models import OrgUnit, Stage, User
 from zizhu.registry.models import Student
 from zizhu.sources.models import DatasetRecord, DatasetVersion
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 # --- school years and configuration ---------------------------------------------------
 
@@ -149,7 +148,7 @@ class Standard(models.Model):
     school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="+")
     tier = models.ForeignKey(DifficultyTier, on_delete=models.PROTECT, related_name="+")
     stage = models.CharField("学段", max_length=16, choices=Stage.choices, blank=True)
-    annual_amount = models.DecimalField("年度标准（元）", **MONEY)
+    annual_amount = models.DecimalField("年度标准（元）", max_digits=12, decimal_places=2)
 
     class Meta:
         verbose_name = "资助标准"
@@ -384,7 +383,7 @@ class Application(models.Model):
         Identification, on_delete=models.PROTECT, related_name="applications"
     )
     tier = models.ForeignKey(DifficultyTier, on_delete=models.PROTECT, related_name="+")
-    annual_amount = models.DecimalField("年度金额（元）", **MONEY)
+    annual_amount = models.DecimalField("年度金额（元）", max_digits=12, decimal_places=2)
     status = models.CharField(
         "状态", max_length=20, choices=AppStatus.choices, default=AppStatus.DRAFT
     )
@@ -550,7 +549,7 @@ class Award(models.Model):
         HardshipCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     tier = models.ForeignKey(DifficultyTier, on_delete=models.PROTECT, related_name="+")
-    annual_amount = models.DecimalField("年度金额（元）", **MONEY)
+    annual_amount = models.DecimalField("年度金额（元）", max_digits=12, decimal_places=2)
     start_month = models.DateField("开始月份")
     end_month = models.DateField("结束月份", null=True, blank=True)  # last month paid
     status = models.CharField(
@@ -600,7 +599,9 @@ class AwardChange(models.Model):
     new_tier = models.ForeignKey(
         DifficultyTier, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    new_amount = models.DecimalField("新年度金额", null=True, blank=True, **MONEY)
+    new_amount = models.DecimalField(
+        "新年度金额", null=True, blank=True, max_digits=12, decimal_places=2
+    )
     new_school = models.ForeignKey(
         OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
