@@ -6,6 +6,7 @@ column is derived from it and written only here, in the same transaction as the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.core.files.base import File
@@ -25,6 +26,17 @@ from zizhu.registry.models import (
     Student,
     StudentStatus,
 )
+
+# Higher apps react to ledger entries inside the same transaction (aid ends or moves awards
+# from the next month). The register cannot import them, so they register here at start-up.
+StatusChangeHook = Callable[[StatusChange, User], None]
+STATUS_CHANGE_HOOKS: list[StatusChangeHook] = []
+
+
+def on_status_change(hook: StatusChangeHook) -> StatusChangeHook:
+    STATUS_CHANGE_HOOKS.append(hook)
+    return hook
+
 
 # Which ledger entry a changed 学籍状态 in a re-imported file stands for.
 _KIND_FOR_NEW_STATUS: dict[str, str] = {
@@ -123,4 +135,6 @@ def record_status_change(
             "source": source,
         },
     )
+    for hook in STATUS_CHANGE_HOOKS:
+        hook(entry, actor)
     return entry
