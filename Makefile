@@ -54,9 +54,12 @@ migrations-check: venv
 
 check: lint typecheck migrations-check
 
-# Debian's Chromium for the Playwright browser tests; Playwright never downloads a browser.
+# Debian packages the tests need: Chromium for the Playwright browser tests (Playwright never
+# downloads a browser), CJK fonts for WeasyPrint's PDFs (hanazono covers rare characters in
+# names), poppler-utils to look at rendered pages.
+DEBIAN_PACKAGES := chromium fonts-noto-cjk fonts-hanazono poppler-utils
 browser-deps:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; }
 
 pg-up:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
