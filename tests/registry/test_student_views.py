@@ -13,8 +13,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from tests.factories import GuardianFactory, StudentFactory, fake_id
+from zizhu.core import crypto
+from zizhu.core.crypto import Sensitive
 from zizhu.core.models import AuditEntry, OrgUnit, User
 from zizhu.registry.models import Student, StudentStatus
 
@@ -158,17 +161,95 @@ def test_outsider_sees_no_students(
 # --- search, sorting, pagination ----------------------------------------------------------
 
 
+def idh_of(number: str | None) -> str:
+    assert number is not None
+    return crypto.blind_index(number, Sensitive.ID_NUMBER)
+
+
 def test_exact_id_number_search_finds_the_one_student(
     login: Callable[[User], Client], district_officer: User, alice: Student, bob: Student
 ) -> None:
     others = StudentFactory.create_batch(3, school=alice.school)
+    client = login(district_officer)
 
-    response = login(district_officer).get(LIST, {"id_number": alice.id_number})
+    posted = client.post(LIST, {"id_number": alice.id_number, "grade": alice.grade})
 
+    assert posted.status_code == 302
+    query = urlencode({"idh": idh_of(alice.id_number), "grade": alice.grade})
+    assert posted["Location"] == f"{LIST}?{query}"
+    response = client.get(posted["Location"])
     content = response.content.decode()
-    assert alice.name in content
+    assert [row.student for row in response.context["rows"]] == [alice]
     assert bob.name not in content
     assert all(other.name not in content for other in others)
+
+
+def test_clear_id_number_never_appears_in_an_address_or_a_page(
+    login: Callable[[User], Client], officer_a: User, alice: Student, school_a: OrgUnit
+) -> None:
+    StudentFactory.create_batch(2, school=school_a)
+    number = str(alice.id_number)
+    client = login(officer_a)
+
+    posted = client.post(LIST, {"id_number": number.lower()})
+    response = client.get(posted["Location"])
+
+    content = response.content.decode()
+    assert number not in posted["Location"]
+    assert number not in content
+    digest = idh_of(number)
+    assert f"{EXPORT}?idh={digest}" in content
+    assert response.context["query"] == f"idh={digest}"
+    masked = f"{number[:6]}********{number[-4:]}"
+    assert f'placeholder="{masked}"' in content
+    assert f'name="idh" value="{digest}"' in content
+
+
+def test_id_number_in_the_address_is_swapped_for_its_blind_index(
+    login: Callable[[User], Client], officer_a: User, alice: Student
+) -> None:
+    response = login(officer_a).get(LIST, {"id_number": alice.id_number, "name": "张"})
+
+    assert response.status_code == 302
+    assert str(alice.id_number) not in response["Location"]
+    assert f"idh={idh_of(alice.id_number)}" in response["Location"]
+
+
+def test_searching_another_schools_id_number_finds_and_shows_nothing(
+    login: Callable[[User], Client], officer_a: User, bob: Student
+) -> None:
+    response = login(officer_a).get(LIST, {"idh": idh_of(bob.id_number)})
+
+    content = response.content.decode()
+    assert response.context["rows"] == []
+    assert bob.name not in content
+    assert str(bob.id_number)[-4:] not in content
+    assert "您的管辖范围内没有该身份证号的学生" in content
+
+
+def test_a_malformed_blind_index_is_refused(
+    login: Callable[[User], Client], officer_a: User, alice: Student
+) -> None:
+    response = login(officer_a).get(LIST, {"idh": "not-a-hash"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["idh"]
+    assert alice.name not in response.content.decode()
+
+
+def test_a_new_id_number_search_keeps_the_other_filters(
+    login: Callable[[User], Client], officer_a: User, alice: Student, school_a: OrgUnit
+) -> None:
+    client = login(officer_a)
+
+    response = client.post(
+        LIST, {"id_number": alice.id_number, "school": school_a.pk, "sort": "name"}, follow=True
+    )
+
+    assert [row.student for row in response.context["rows"]] == [alice]
+    assert (
+        response.context["query"] == f"idh={idh_of(alice.id_number)}&school={school_a.pk}&sort=name"
+    )
 
 
 def test_id_number_search_is_not_a_prefix_search(
@@ -178,7 +259,7 @@ def test_id_number_search_is_not_a_prefix_search(
     number = alice.id_number
     assert number is not None
 
-    response = login(officer_a).get(LIST, {"id_number": number[:15]})
+    response = login(officer_a).post(LIST, {"id_number": number[:15]}, follow=True)
 
     assert alice.name not in response.content.decode()
 
@@ -188,7 +269,7 @@ def test_id_number_search_accepts_lower_case_x(
 ) -> None:
     student = StudentFactory(school=school_a, name="王小雨", id_number="42011720120901000X")
 
-    response = login(officer_a).get(LIST, {"id_number": "42011720120901000x"})
+    response = login(officer_a).post(LIST, {"id_number": "42011720120901000x"}, follow=True)
 
     assert student.name in response.content.decode()
 
@@ -200,12 +281,22 @@ def test_malformed_id_number_shows_a_chinese_error_and_no_rows(
     assert number is not None
     mistyped = number[:17] + ("0" if number[17] != "0" else "1")
 
-    response = login(officer_a).get(LIST, {"id_number": mistyped})
+    response = login(officer_a).post(LIST, {"id_number": mistyped})
 
     content = response.content.decode()
     assert response.status_code == 200
     assert "校验位错误" in content
     assert alice.name not in content
+    assert mistyped not in content
+    assert "导出 Excel" not in content
+
+
+def test_posting_a_school_out_of_reach_is_404(
+    login: Callable[[User], Client], officer_a: User, school_b: OrgUnit
+) -> None:
+    response = login(officer_a).post(LIST, {"school": school_b.pk})
+
+    assert response.status_code == 404
 
 
 def test_search_by_name_grade_class_and_status(
@@ -445,7 +536,7 @@ def test_export_masks_identifiers_and_is_audited_with_filters(
     StudentFactory(school=school_a, grade="一年级")
 
     response = login(officer_a).get(
-        EXPORT, {"grade": alice.grade, "id_number": alice.id_number, "sort": "name"}
+        EXPORT, {"grade": alice.grade, "idh": idh_of(alice.id_number), "sort": "name"}
     )
 
     rows = xlsx_rows(response.content)
@@ -462,6 +553,16 @@ def test_export_masks_identifiers_and_is_audited_with_filters(
     assert entry.after["rows"] == 1
     assert entry.after["filters"]["grade"] == alice.grade
     assert entry.after["filters"]["id_number"] == rows[1][1]
+
+
+def test_export_refuses_a_clear_id_number_in_its_address(
+    login: Callable[[User], Client], officer_a: User, alice: Student
+) -> None:
+    response = login(officer_a).get(EXPORT, {"id_number": alice.id_number})
+
+    assert response.status_code == 400
+    assert "请在学生列表中按身份证号查询后再导出" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="student.exported").exists()
 
 
 def test_export_without_the_permission_is_refused(

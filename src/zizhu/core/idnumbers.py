@@ -44,20 +44,20 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
     if len(number) == 15 and number.isdigit():
         number = upgrade_15(number)
     if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
-        raise InvalidIdNumber(f"身份证号“{raw}”应为18位（最后一位可为X）或15位数字。")
+        raise InvalidIdNumber("身份证号应为18位（最后一位可为X）或15位数字。")
     try:
         birth = ric.get_birth_date(number)
     except ValidationError:
-        raise InvalidIdNumber(f"身份证号“{raw}”中的出生日期不是真实日期。") from None
+        raise InvalidIdNumber("身份证号中的出生日期不是真实日期。") from None
     if birth > (today or timezone.localdate()):
-        raise InvalidIdNumber(f"身份证号“{raw}”中的出生日期在未来。")
+        raise InvalidIdNumber("身份证号中的出生日期在未来。")
     if birth.year < 1900:
-        raise InvalidIdNumber(f"身份证号“{raw}”中的出生日期早于1900年。")
+        raise InvalidIdNumber("身份证号中的出生日期早于1900年。")
     # stdnum's ric.validate() is not called: it also checks the area code against its table
     # *by birth year*, and lists 420117 (新洲区) only from 1998, so it rejects real Xinzhou
     # numbers of anyone born earlier. Area codes follow the place of issue, not of birth.
     if check_character(number[:17]) != number[17]:
-        raise InvalidIdNumber(f"身份证号“{raw}”校验位错误，请核对是否录入有误。")
+        raise InvalidIdNumber("身份证号校验位错误，请核对是否录入有误。")
     gender = "男" if int(number[16]) % 2 == 1 else "女"
     return IdNumber(value=number, birth_date=birth, gender=gender, area_code=number[:6])
 

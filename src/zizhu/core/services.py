@@ -370,6 +370,7 @@ def record_export(
     filters: dict[str, Any],
     rows: int,
     org_unit: OrgUnit | None = None,
+    subject: models.Model | None = None,
 ) -> AuditEntry:
     """Log who exported which slice, and how many rows, before the file leaves the server.
 
@@ -381,5 +382,6 @@ def record_export(
         action,
         actor=actor,
         org_unit=org_unit or home_unit(actor, perm),
+        subject=subject,
         after={"filters": filters, "rows": rows},
     )

@@ -1,16 +1,23 @@
-"""Search and reveal forms for the register screens."""
+"""Forms of the register screens: student search, reveal, and the status-change ledger."""
 
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import date
+from pathlib import PurePath
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 
+from zizhu.core import crypto
+from zizhu.core.crypto import Sensitive
 from zizhu.core.errors import InvalidIdNumber
 from zizhu.core.idnumbers import parse_id_number
 from zizhu.core.models import OrgUnit
-from zizhu.registry.models import Post, StudentStatus
+from zizhu.registry.models import CHANGE_RULES, ChangeKind, Post, Student, StudentStatus
 
 # Sort keys a person may pick; anything else falls back to the register's default order.
 STUDENT_SORTS: dict[str, tuple[str, ...]] = {
@@ -32,6 +39,11 @@ SORT_CHOICES = [
     ("-grade", "年级（降序）"),
 ]
 
+_BLIND_INDEX = re.compile(r"^[0-9a-f]{64}$")
+
+# The list filters that travel in the address bar, in the order they are written there.
+STUDENT_QUERY_KEYS = ("name", "idh", "school", "grade", "class_name", "status", "sort")
+
 
 class SchoolChoiceField(forms.ModelChoiceField[OrgUnit]):
     def label_from_instance(self, obj: OrgUnit) -> str:
@@ -39,10 +51,17 @@ class SchoolChoiceField(forms.ModelChoiceField[OrgUnit]):
 
 
 class StudentSearchForm(forms.Form):
-    """GET filters of the student list and export. `schools` are the ones within reach."""
+    """Filters of the student list and export. `schools` are the ones within reach.
+
+    An ID number typed into `id_number` arrives by POST only; the list answers with a
+    redirect whose address carries its blind index (`idh`) instead, so the clear number
+    never lands in browser history, proxy logs or Referer headers (architecture.md,
+    "Personal data").
+    """
 
     name = forms.CharField(label="姓名", required=False, max_length=64)
     id_number = forms.CharField(label="身份证号", required=False, max_length=32)
+    idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     school = SchoolChoiceField(
         label="学校", queryset=OrgUnit.objects.none(), required=False, empty_label="全部学校"
     )
@@ -64,7 +83,34 @@ class StudentSearchForm(forms.Form):
         try:
             return parse_id_number(raw).value
         except InvalidIdNumber as error:
-            raise forms.ValidationError(error.message) from None
+            # The answer must not carry the number back either (it may be one digit off a
+            # real one), so the quoted value is dropped from the message.
+            message = error.message.replace(f"“{raw}”", "")
+            raise forms.ValidationError(message) from None
+
+    def clean_idh(self) -> str:
+        value: str = self.cleaned_data["idh"].strip().lower()
+        if value and not _BLIND_INDEX.match(value):
+            raise forms.ValidationError("身份证号查询条件已失效，请重新输入身份证号查询。")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        number = data.pop("id_number", "")
+        if number:
+            data["idh"] = crypto.blind_index(number, Sensitive.ID_NUMBER)
+        return data
+
+    def query_params(self) -> dict[str, str]:
+        """The valid filters as address-bar parameters: the ID number only as its `idh`."""
+        params: dict[str, str] = {}
+        for key in STUDENT_QUERY_KEYS:
+            value = self.cleaned_data.get(key)
+            if isinstance(value, OrgUnit):
+                value = value.pk
+            if value:
+                params[key] = str(value)
+        return params
 
 
 class StaffSearchForm(forms.Form):
@@ -113,3 +159,136 @@ class RevealForm(forms.Form):
         if match is None:
             return None
         return int(match["pk"]), match["attr"]
+
+
+# --- status-change ledger (学籍异动) -------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+# Extension → the bytes such a file starts with. The extension alone is what the person
+# chose to call it; the leading bytes are what it is.
+EVIDENCE_SIGNATURES: dict[str, bytes] = {
+    ".pdf": b"%PDF-",
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".png": b"\x89PNG\r\n\x1a\n",
+}
+EVIDENCE_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+def allowed_change_kinds(student: Student) -> list[tuple[str, str]]:
+    """The kinds CHANGE_RULES allows from the student's status. 建档入学 is left out: it is
+    written when a register import creates the student, never from this screen."""
+    return [
+        (kind, label)
+        for kind, label in ChangeKind.choices
+        if kind != ChangeKind.ENROLMENT and student.status in CHANGE_RULES[kind][0]
+    ]
+
+
+class TransferSchoolField(forms.ModelChoiceField[OrgUnit]):
+    def label_from_instance(self, obj: OrgUnit) -> str:
+        town = obj.parent.name if obj.parent else ""
+        return f"{town} · {obj.name}（{obj.code}）" if town else f"{obj.name}（{obj.code}）"
+
+
+class StatusChangeForm(forms.Form):
+    """One ledger entry. Checked again by `record_status_change`, which has the last word;
+    the checks here only let the confirmation step show what the service would refuse."""
+
+    kind = forms.ChoiceField(
+        label="异动类型",
+        error_messages={
+            "required": "请选择异动类型。",
+            "invalid_choice": "该生当前学籍状态下不能登记这类异动，请重新选择。",
+        },
+    )
+    effective_on = forms.DateField(
+        label="生效日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "请填写生效日期。",
+            "invalid": "请按“年-月-日”填写生效日期，如 2026-03-01。",
+        },
+    )
+    reason = forms.CharField(
+        label="异动原因",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "请填写异动原因。"},
+    )
+    to_school = TransferSchoolField(
+        label="转入学校（仅区内转学填写）",
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label="请选择转入学校",
+        error_messages={"invalid_choice": "所选转入学校无效，请重新选择。"},
+    )
+    evidence = forms.FileField(
+        label="证明材料",
+        required=False,
+        error_messages={"empty": "上传的证明材料是空文件，请重新选择。"},
+    )
+
+    def __init__(self, *args: Any, student: Student, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.student = student
+        kinds = [("", "请选择异动类型"), *allowed_change_kinds(student)]
+        self.fields["kind"].choices = kinds  # type: ignore[attr-defined]
+        # A transfer within the district may go to any active school of the district, in or
+        # out of the officer's reach (issue 3), so this list is deliberately not scoped.
+        self.fields["to_school"].queryset = (  # type: ignore[attr-defined]
+            OrgUnit.objects.schools()
+            .filter(active=True)
+            .exclude(pk=student.school_id)
+            .select_related("parent")
+            .order_by("parent__code", "code")
+        )
+        self.fields["effective_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+    def clean_effective_on(self) -> date:
+        effective_on: date = self.cleaned_data["effective_on"]
+        if effective_on > timezone.localdate():
+            raise forms.ValidationError("生效日期不能晚于今天：异动须在发生后登记。")
+        return effective_on
+
+    def clean_evidence(self) -> UploadedFile | None:
+        upload: UploadedFile | None = self.cleaned_data.get("evidence")
+        if not upload:
+            return None
+        suffix = PurePath(upload.name or "").suffix.lower()
+        if suffix not in EVIDENCE_SIGNATURES:
+            raise forms.ValidationError("证明材料只能是 PDF、JPG 或 PNG 文件，请转换格式后再上传。")
+        if (upload.size or 0) > EVIDENCE_MAX_BYTES:
+            size_mb = (upload.size or 0) / 1024 / 1024
+            raise forms.ValidationError(
+                f"证明材料不能超过 10 MB（所选文件约 {size_mb:.1f} MB），请压缩或分页扫描后再上传。"
+            )
+        signature = EVIDENCE_SIGNATURES[suffix]
+        upload.seek(0)
+        head = upload.read(len(signature))
+        upload.seek(0)
+        if head != signature:
+            raise forms.ValidationError(
+                "文件内容与扩展名不符，不是有效的 PDF、JPG 或 PNG 文件，请重新选择。"
+            )
+        # Stored under a random name: the name a person gives a scan often holds the
+        # student's name or ID number, and storage paths end up in backups and logs.
+        upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == ChangeKind.TRANSFER:
+            if not data.get("to_school") and "to_school" not in self.errors:
+                self.add_error("to_school", "区内转学须选择转入学校。")
+        else:
+            data["to_school"] = None
+        return data
+
+    def status_after(self) -> str:
+        """The status the change leaves, read from CHANGE_RULES, for the confirmation."""
+        after = CHANGE_RULES[self.cleaned_data["kind"]][1]
+        return after or self.student.status
+
+    def only_evidence_is_wrong(self) -> bool:
+        return set(self.errors) == {"evidence"}

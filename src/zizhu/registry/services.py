@@ -64,8 +64,8 @@ def _check_change(student: Student, kind: str, to_school: OrgUnit | None) -> str
             f"不能登记“{ChangeKind(kind).label}”。"
         )
     if kind == ChangeKind.TRANSFER:
-        if to_school is None or to_school.kind != UnitKind.SCHOOL:
-            raise DomainError("区内转学须选择转入学校。")
+        if to_school is None or to_school.kind != UnitKind.SCHOOL or not to_school.active:
+            raise DomainError("区内转学须选择一所在用的转入学校。")
         if to_school.pk == student.school_id:
             raise DomainError("转入学校与当前学校相同，请重新选择。")
     return status_after or student.status
@@ -90,13 +90,14 @@ def record_status_change(
     and later awards and clues stay attached to the student, so the history moves too.
     """
     require_permission(actor, "student:change_status")
-    if not scope_for(actor, "student:change_status").covers(student.school_id):
-        raise DomainError("该学生不在您的管辖范围内，不能登记学籍异动。")
     if not reason.strip():
         raise DomainError("请填写异动原因。")
     if effective_on > timezone.localdate():
         raise DomainError("生效日期不能晚于今天：异动须在发生后登记。")
-    locked = Student.objects.select_for_update().get(pk=student.pk)
+    # Reach is checked on the locked row: a concurrent transfer may have moved the student.
+    locked = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
+    if not scope_for(actor, "student:change_status").covers(locked.school_id):
+        raise DomainError("该学生不在您的管辖范围内，不能登记学籍异动。")
     status_after = _check_change(locked, kind, to_school)
     entry = StatusChange(
         student=locked,
@@ -114,27 +115,35 @@ def record_status_change(
     if evidence is not None:
         entry.evidence.save(evidence.name or "evidence", evidence, save=False)
     entry.save()
-    before = {"status": locked.status, "school": locked.school.code}
+    from_school = locked.school
+    before = {"status": locked.status, "school": from_school.code}
     Student.objects.filter(pk=locked.pk).update(
         status=status_after,
         school=to_school if kind == ChangeKind.TRANSFER else locked.school,
         updated_at=timezone.now(),
     )
     locked.refresh_from_db()
+    after = {
+        "status": status_after,
+        "school": locked.school.code,
+        "effective_on": effective_on,
+        "reason": entry.reason,
+        "source": source,
+    }
+    # Filed under the school the student left, so its principal and inspector see the
+    # change; a transfer is also filed under the receiving school.
     audit.record(
         f"student.{kind}",
         actor=actor,
         subject=locked,
-        org_unit=locked.school,
+        org_unit=from_school,
         before=before,
-        after={
-            "status": status_after,
-            "school": locked.school.code,
-            "effective_on": effective_on,
-            "reason": entry.reason,
-            "source": source,
-        },
+        after=after,
     )
+    if kind == ChangeKind.TRANSFER:
+        audit.record(
+            "student.transfer_in", actor=actor, subject=locked, org_unit=locked.school, after=after
+        )
     for hook in STATUS_CHANGE_HOOKS:
         hook(entry, actor)
     return entry

@@ -1,7 +1,8 @@
 """Register screens: student search, student page with audited reveal, export; staff list.
 
 Identifiers are shown masked everywhere (architecture.md, "Personal data"); the full value is
-rendered only in the answer to a reveal, which `core.services.reveal_sensitive` logs.
+rendered only in the answer to a reveal, which `core.services.reveal_sensitive` logs. An ID
+number searched for travels by POST and comes back in the address as its blind index only.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zizhu.core import crypto
 from zizhu.core.crypto import Sensitive, mask
+from zizhu.core.errors import DomainError
 from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for, has_permission, require_permission, scope_for
@@ -28,7 +31,7 @@ from zizhu.registry.forms import (
     StaffSearchForm,
     StudentSearchForm,
 )
-from zizhu.registry.models import Guardian, Staff, Student
+from zizhu.registry.models import Guardian, Staff, StatusChange, Student
 
 # Ties broken by pk so that pages never overlap or skip a row.
 _DEFAULT_STUDENT_ORDER = ("school__code", "grade", "class_name", "name", "pk")
@@ -74,9 +77,9 @@ def _schools_within(actor: User, perm: str) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.visible_to(actor, perm).schools().order_by("code")
 
 
-def _require_school_in_reach(request: HttpRequest, actor: User, perm: str) -> None:
+def _require_school_in_reach(data: QueryDict, actor: User, perm: str) -> None:
     """A school named in the query must be within reach: 404 otherwise, like a missing one."""
-    raw = request.GET.get("school", "")
+    raw = data.get("school", "")
     if raw:
         get_for(actor, OrgUnit.objects.schools(), "pk", perm=perm, pk=raw)
 
@@ -84,10 +87,9 @@ def _require_school_in_reach(request: HttpRequest, actor: User, perm: str) -> No
 def _filter_students(students: QuerySet[Student], data: dict[str, Any]) -> QuerySet[Student]:
     if data["name"]:
         students = students.filter(name__contains=data["name"])
-    if data["id_number"]:
+    if data["idh"]:
         # Exact match through the keyed hash: the clear number never reaches the database.
-        digest = crypto.blind_index(data["id_number"], Sensitive.ID_NUMBER)
-        students = students.filter(id_number_hash=digest)
+        students = students.filter(id_number_hash=data["idh"])
     if data["school"]:
         students = students.filter(school=data["school"])
     for key in ("grade", "class_name", "status"):
@@ -96,18 +98,33 @@ def _filter_students(students: QuerySet[Student], data: dict[str, Any]) -> Query
     return students.order_by(*STUDENT_SORTS.get(data["sort"], _DEFAULT_STUDENT_ORDER))
 
 
+def _search_form(data: QueryDict, actor: User, perm: str) -> StudentSearchForm:
+    _require_school_in_reach(data, actor, perm)
+    return StudentSearchForm(data, schools=_schools_within(actor, perm))
+
+
 def _search_students(
     request: HttpRequest, actor: User, perm: str
 ) -> tuple[StudentSearchForm, QuerySet[Student]]:
-    _require_school_in_reach(request, actor, perm)
-    form = StudentSearchForm(request.GET, schools=_schools_within(actor, perm))
+    form = _search_form(request.GET, actor, perm)
     students = Student.objects.visible_to(actor, perm).select_related("school")
     if not form.is_valid():
         return form, students.none()
     return form, _filter_students(students, form.cleaned_data)
 
 
-def _describe_filters(form: StudentSearchForm) -> dict[str, str]:
+def _searched_id(form: StudentSearchForm, actor: User, perm: str) -> tuple[str, str]:
+    """(blind index, masked number) of the ID number searched for, to show the search back.
+    Looked up within reach only, so a hash from elsewhere tells nothing of other schools."""
+    digest: str = form.cleaned_data.get("idh", "") if form.is_valid() else ""
+    if not digest:
+        return "", ""
+    numbers = Student.objects.visible_to(actor, perm).filter(id_number_hash=digest)
+    number = numbers.values_list("id_number", flat=True).first()
+    return digest, mask(number, Sensitive.ID_NUMBER)
+
+
+def _describe_filters(form: StudentSearchForm, id_masked: str) -> dict[str, str]:
     """The filters for the audit row; an ID number searched for is logged masked."""
     if not form.is_valid():
         return {}
@@ -115,9 +132,10 @@ def _describe_filters(form: StudentSearchForm) -> dict[str, str]:
     for key, value in form.cleaned_data.items():
         if not value:
             continue
-        if key == "id_number":
-            value = mask(value, Sensitive.ID_NUMBER)
-        elif key == "school":
+        if key == "idh":
+            described["id_number"] = id_masked or "（范围内无此身份证号）"
+            continue
+        if key == "school":
             value = value.code
         described[key] = str(value)
     return described
@@ -126,10 +144,24 @@ def _describe_filters(form: StudentSearchForm) -> dict[str, str]:
 # --- students ---------------------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def student_list(request: HttpRequest) -> HttpResponse:
+    """GET filters and pages; a POSTed search (which may hold an ID number) is answered with a
+    redirect to the same filters in the address, the ID number as its blind index only."""
     actor = actor_of(request)
+    if request.method == "POST" or "id_number" in request.GET:
+        # A clear number already in the address (an old bookmark) is swapped the same way.
+        form = _search_form(request.POST or request.GET, actor, "student:view")
+        if form.is_valid():
+            return redirect(f"{reverse('registry:student_list')}?{urlencode(form.query_params())}")
+        return _render_student_list(request, actor, form, Student.objects.none())
     form, students = _search_students(request, actor, "student:view")
+    return _render_student_list(request, actor, form, students)
+
+
+def _render_student_list(
+    request: HttpRequest, actor: User, form: StudentSearchForm, students: QuerySet[Student]
+) -> HttpResponse:
     page = paginate(request, students)
     rows = [
         StudentRow(
@@ -139,6 +171,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         )
         for student in page
     ]
+    idh, id_masked = _searched_id(form, actor, "student:view")
     return render(
         request,
         "registry/student_list.html",
@@ -147,9 +180,19 @@ def student_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query_without_page(request),
-            "can_export": has_permission(actor, "student:export"),
+            "idh": idh,
+            "id_masked": id_masked,
+            "query_without_id": _query_without(request, "idh"),
+            "can_export": form.is_valid() and has_permission(actor, "student:export"),
         },
     )
+
+
+def _query_without(request: HttpRequest, *keys: str) -> str:
+    params = request.GET.copy()
+    for key in ("page", *keys):
+        params.pop(key, None)
+    return params.urlencode()
 
 
 class _Counter:
@@ -193,6 +236,8 @@ def student_export(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     # Checked up front so a refused export costs nothing; the service checks again.
     require_permission(actor, "student:export")
+    if "id_number" in request.GET:
+        raise DomainError("导出链接中不能带有身份证号。请在学生列表中按身份证号查询后再导出。")
     form, students = _search_students(request, actor, "student:export")
     counter = _Counter()
     response = xlsx_response(
@@ -202,7 +247,7 @@ def student_export(request: HttpRequest) -> HttpResponse:
         "student.exported",
         actor=actor,
         perm="student:export",
-        filters=_describe_filters(form),
+        filters=_describe_filters(form, _searched_id(form, actor, "student:export")[1]),
         rows=counter.value,
         org_unit=form.cleaned_data.get("school") if form.is_valid() else None,
     )
@@ -238,6 +283,37 @@ def _get_student(actor: User, pk: int) -> Student:
     )
 
 
+def _ledger_of(actor: User, student: Student) -> QuerySet[StatusChange]:
+    """The student's ledger, oldest first so each entry's before→after reads as a history."""
+    return (
+        StatusChange.objects.visible_to(actor)
+        .filter(student=student)
+        .select_related("from_school", "to_school", "actor")
+        .order_by("effective_on", "pk")
+    )
+
+
+def _household_members(actor: User, student: Student) -> list[StudentRow]:
+    """Other students of the same household, within reach only, identifiers masked."""
+    if student.household_id is None:
+        return []
+    members = (
+        Student.objects.visible_to(actor)
+        .filter(household_id=student.household_id)
+        .exclude(pk=student.pk)
+        .select_related("school")
+        .order_by("birth_date", "pk")
+    )
+    return [
+        StudentRow(
+            student=member,
+            id_number=mask(member.id_number, Sensitive.ID_NUMBER),
+            phone=mask(member.phone, Sensitive.PHONE),
+        )
+        for member in members
+    ]
+
+
 @require_GET
 def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
@@ -249,7 +325,12 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "student": student,
             "identifiers": _student_identifiers(student),
             "guardians": _guardian_cards(actor, student),
+            "household": _household_members(actor, student),
+            "ledger": _ledger_of(actor, student),
             "can_reveal": scope_for(actor, "pii:reveal").covers(student.school_id),
+            "can_change_status": scope_for(actor, "student:change_status").covers(
+                student.school_id
+            ),
         },
     )
 
@@ -297,7 +378,7 @@ def student_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def staff_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    _require_school_in_reach(request, actor, "staff:view")
+    _require_school_in_reach(request.GET, actor, "staff:view")
     form = StaffSearchForm(request.GET, schools=_schools_within(actor, "staff:view"))
     staff = Staff.objects.visible_to(actor).select_related("school")
     if form.is_valid():
