@@ -1,12 +1,21 @@
-"""Benchmarks (`make bench`). Each runs against a fresh throwaway SQLite database.
+"""Benchmarks (`make bench`). Each runs in its own process against a fresh database.
 
-Add a benchmark by writing a function that returns a `Result` and listing it in BENCHMARKS.
-Figures go into docs/benchmarks.md by hand, with the command and the machine.
+A benchmark is a function returning `(label, measured, limit)`; list it in BENCHMARKS with
+the database it needs. The parent process makes the database (a new SQLite file, or a new
+PostgreSQL database on 127.0.0.1), runs the benchmark in a child process (so memory and
+Django set-up are its own) and prints one line per result; the exit code is 1 if any limit
+is missed. Figures go into docs/benchmarks.md by hand, with the command and the machine.
+
+    .venv/bin/python bench/run.py                 # all
+    .venv/bin/python bench/run.py search-p95      # one or more by name
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,35 +23,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+PG_ADMIN_URL = os.environ.get("ZIZHU_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
 
 @dataclass(frozen=True)
 class Result:
     name: str
-    seconds: float
+    measured: float
     limit: float
+    unit: str = "s"
 
     @property
     def passed(self) -> bool:
-        return self.seconds <= self.limit
+        return self.measured <= self.limit
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        return f"{self.name}: {self.seconds:.1f} s (limit {self.limit:.0f} s) {verdict}"
+        return (
+            f"{self.name}: {self.measured:.1f} {self.unit} "
+            f"(limit {self.limit:.0f} {self.unit}) {verdict}"
+        )
 
 
-def setup_django(workdir: Path) -> None:
-    """Point Django at a new SQLite file (the embedded database `make run` uses) and migrate."""
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "zizhu.config.settings.dev"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def bench_seed_demo() -> Result:
+def bench_seed_demo() -> tuple[str, float, float]:
     """Issue 2: 20,000 students must seed in 60 s or less on this machine."""
     from zizhu.registry.demo import seed_demo
 
@@ -51,25 +55,93 @@ def bench_seed_demo() -> Result:
     summary = seed_demo(students=students, seed=1)
     elapsed = time.perf_counter() - started
     assert summary.students == students
-    return Result(f"seed-demo {students} students", elapsed, 60)
+    return f"seed-demo {students} students", elapsed, 60
 
 
-BENCHMARKS: list[Callable[[], Result]] = [bench_seed_demo]
+# name → (module:function, database kind)
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "seed-demo": ("run:bench_seed_demo", "sqlite"),
+    "register-import": ("bench_register:bench_register_import", "sqlite"),
+    "dataset-import": ("bench_sources:bench_dataset_import", "sqlite"),
+    "dataset-import-pg": ("bench_sources:bench_dataset_import", "postgres"),
+    "search-p95": ("bench_search:bench_search", "postgres"),
+    "spring-review": ("bench_aid:bench_spring_review", "sqlite"),
+}
 
 
-def main() -> int:
+def _fresh_database(kind: str, name: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / (name + '.sqlite3')}"
+    database = "zizhu_bench_" + name.replace("-", "_")
+    for sql in (f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}"):
+        subprocess.run(
+            ["psql", f"{PG_ADMIN_URL}/postgres", "-q", "-c", sql], check=True, capture_output=True
+        )
+    return f"{PG_ADMIN_URL}/{database}"
+
+
+def _child(name: str) -> None:
+    """Runs inside the child: set Django up on the prepared database, migrate, measure."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zizhu.config.settings.dev")
+    os.environ["ZIZHU_DEBUG"] = "false"  # DEBUG would keep every SQL query in memory
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    target, _ = BENCHMARKS[name]
+    module_name, function_name = target.split(":")
+    sys.path.insert(0, str(HERE))
+    function: Callable[[], tuple[str, float, float]] = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    outcome = function()
+    label, measured, limit = outcome[:3]
+    unit = outcome[3] if len(outcome) > 3 else "s"  # type: ignore[misc]
+    print("RESULT " + json.dumps([label, measured, limit, unit]), flush=True)
+
+
+def _run(name: str, workdir: Path) -> Result | None:
+    _, kind = BENCHMARKS[name]
+    env = dict(os.environ, DATABASE_URL=_fresh_database(kind, name, workdir))
+    process = subprocess.run(
+        [sys.executable, str(HERE / "run.py"), "--child", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in process.stdout.splitlines():
+        if line.startswith("RESULT "):
+            label, measured, limit, unit = json.loads(line[7:])
+            return Result(label, measured, limit, unit)
+        print(f"  {line}")
+    print(process.stderr[-3000:], file=sys.stderr)
+    print(f"{name}: FAILED TO RUN (exit {process.returncode})")
+    return None
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        _child(argv[1])
+        return 0
+    names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    ok = True
     with tempfile.TemporaryDirectory(prefix="zizhu-bench-") as workdir:
-        setup_django(Path(workdir))
-        results = []
-        for benchmark in BENCHMARKS:
-            result = benchmark()
+        for name in names:
+            result = _run(name, Path(workdir))
+            if result is None:
+                ok = False
+                continue
             print(result.line(), flush=True)
-            results.append(result)
-        from django.db import connections
-
-        connections.close_all()
-    return 0 if all(result.passed for result in results) else 1
+            ok = ok and result.passed
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

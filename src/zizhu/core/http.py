@@ -11,6 +11,7 @@ import xlsxwriter
 from django.core.paginator import Page, Paginator
 from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import cached_property
 
 from zizhu.core.models import User
 
@@ -27,11 +28,33 @@ def actor_of(request: HttpRequest) -> User:
     return user
 
 
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator[M]):
+    """Counts at most COUNT_CAP + 1 rows. An exact COUNT(*) over a district's 200,000
+    students costs more than the page itself; past the cap the page says "超过 10000 条" and
+    people narrow the search instead of paging."""
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, models.QuerySet):
+            rows = rows.order_by()  # the order only costs a join and a sort here
+        return (
+            len(rows[: COUNT_CAP + 1]) if isinstance(rows, list) else rows[: COUNT_CAP + 1].count()
+        )
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
 def paginate(
     request: HttpRequest, queryset: models.QuerySet[M], per_page: int = PER_PAGE
 ) -> Page[M]:
     """The requested page; out-of-range or malformed page numbers fall back to the nearest."""
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    return CappedPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def query_without_page(request: HttpRequest) -> str:

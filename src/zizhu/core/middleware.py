@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
@@ -32,6 +33,21 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-Id"] = request_id
         return response
+
+
+class SlidingSessionMiddleware:
+    """Refresh a signed-in session's expiry when its minute changes: the idle timeout slides
+    with use, at the cost of at most one session write a minute per person."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            minute = int(time.time() // 60)
+            if request.session.get("_seen_minute") != minute:
+                request.session["_seen_minute"] = minute  # marks the session for saving
+        return self.get_response(request)
 
 
 class LoginRequiredMiddleware:

@@ -17,14 +17,15 @@ from zizhu.core.crypto import Sensitive
 from zizhu.core.errors import InvalidIdNumber
 from zizhu.core.idnumbers import parse_id_number
 from zizhu.core.models import OrgUnit
+from zizhu.core.widgets import FastSelect
 from zizhu.registry.models import CHANGE_RULES, ChangeKind, Post, Student, StudentStatus
 
 # Sort keys a person may pick; anything else falls back to the register's default order.
 STUDENT_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "pk"),
     "-name": ("-name", "-pk"),
-    "school": ("school__code", "grade", "class_name", "name", "pk"),
-    "-school": ("-school__code", "grade", "class_name", "name", "pk"),
+    "school": ("school_id", "grade", "class_name", "name", "pk"),
+    "-school": ("-school_id", "grade", "class_name", "name", "pk"),
     "grade": ("grade", "class_name", "name", "pk"),
     "-grade": ("-grade", "-class_name", "name", "pk"),
 }
@@ -46,6 +47,8 @@ STUDENT_QUERY_KEYS = ("name", "idh", "school", "grade", "class_name", "status", 
 
 
 class SchoolChoiceField(forms.ModelChoiceField[OrgUnit]):
+    widget = FastSelect
+
     def label_from_instance(self, obj: OrgUnit) -> str:
         return obj.name
 
@@ -59,7 +62,9 @@ class StudentSearchForm(forms.Form):
     "Personal data").
     """
 
-    name = forms.CharField(label="姓名", required=False, max_length=64)
+    name = forms.CharField(
+        label="姓名", required=False, max_length=64, help_text="按姓名开头查找，可只输入姓氏"
+    )
     id_number = forms.CharField(label="身份证号", required=False, max_length=32)
     idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     school = SchoolChoiceField(
@@ -68,9 +73,12 @@ class StudentSearchForm(forms.Form):
     grade = forms.CharField(label="年级", required=False, max_length=20)
     class_name = forms.CharField(label="班级", required=False, max_length=20)
     status = forms.ChoiceField(
-        label="学籍状态", required=False, choices=[("", "全部状态"), *StudentStatus.choices]
+        widget=FastSelect,
+        label="学籍状态",
+        required=False,
+        choices=[("", "全部状态"), *StudentStatus.choices],
     )
-    sort = forms.ChoiceField(label="排序", required=False, choices=SORT_CHOICES)
+    sort = forms.ChoiceField(label="排序", required=False, choices=SORT_CHOICES, widget=FastSelect)
 
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,12 +122,14 @@ class StudentSearchForm(forms.Form):
 
 
 class StaffSearchForm(forms.Form):
-    name = forms.CharField(label="姓名", required=False, max_length=64)
+    name = forms.CharField(
+        label="姓名", required=False, max_length=64, help_text="按姓名开头查找，可只输入姓氏"
+    )
     school = SchoolChoiceField(
         label="学校", queryset=OrgUnit.objects.none(), required=False, empty_label="全部学校"
     )
     post = forms.ChoiceField(
-        label="岗位", required=False, choices=[("", "全部岗位"), *Post.choices]
+        widget=FastSelect, label="岗位", required=False, choices=[("", "全部岗位"), *Post.choices]
     )
 
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:

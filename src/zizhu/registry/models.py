@@ -87,7 +87,15 @@ class Student(models.Model):
         ordering: ClassVar = ["school_id", "grade", "class_name", "name"]
         indexes: ClassVar = [
             models.Index(fields=["school", "status"], name="student_school_status_idx"),
-            models.Index(fields=["school", "grade", "class_name"], name="student_class_idx"),
+            # The list's default order, so a page is read off the index, not sorted.
+            models.Index(
+                fields=["school", "grade", "class_name", "name"], name="student_list_order_idx"
+            ),
+            # Name search is by prefix (surname or full name); pattern ops let PostgreSQL
+            # use the index for LIKE 'x%' under any collation.
+            models.Index(
+                fields=["name"], name="student_name_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "zizhu.registry",
     "zizhu.sources",
     "zizhu.aid",
+    "zizhu.portal",
 ]
 
 MIDDLEWARE = [
@@ -41,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zizhu.core.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -82,6 +84,10 @@ def _database() -> dict[str, object]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["CONN_MAX_AGE"] = 0
+    else:
+        # Iterating a queryset (form choices, exports) would otherwise open a server-side
+        # cursor: three extra round trips for a few dozen rows.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return config
 
 
@@ -101,10 +107,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "zizhu.core.passwords.StrengthValidator"},
 ]
 
-# 30-minute idle timeout: the cookie is refreshed on every request and dies 30 minutes after
-# the last one.
+# 30-minute idle timeout: SlidingSessionMiddleware pushes the expiry forward at most once a
+# minute (not on every request: that would be a database write per page view), so a session
+# dies 30 minutes (±1) after the last request.
 SESSION_COOKIE_AGE = env_int("ZIZHU_IDLE_TIMEOUT_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -130,6 +137,11 @@ ZIZHU_BLIND_INDEX_KEY = env_str("ZIZHU_BLIND_INDEX_KEY")
 # Account protection (issue 2): lock an account after this many failures in the window.
 ZIZHU_LOCKOUT_FAILURES = env_int("ZIZHU_LOCKOUT_FAILURES", default=5)
 ZIZHU_LOCKOUT_WINDOW_SECONDS = env_int("ZIZHU_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
+
+# 三榜公示 (seed 二(一)2): each round lasts at least this many working days; the hotline
+# printed on school notices and shown on the public portal.
+ZIZHU_NOTICE_MIN_WORKING_DAYS = env_int("ZIZHU_NOTICE_MIN_WORKING_DAYS", default=5)
+ZIZHU_HOTLINE = env_str("ZIZHU_HOTLINE", "027-00000000（示例）")
 
 LOGGING = {
     "version": 1,
