@@ -40,10 +40,9 @@ class CappedPaginator(Paginator[M]):
     def count(self) -> int:
         rows = self.object_list
         if isinstance(rows, models.QuerySet):
-            rows = rows.order_by()  # the order only costs a join and a sort here
-        return (
-            len(rows[: COUNT_CAP + 1]) if isinstance(rows, list) else rows[: COUNT_CAP + 1].count()
-        )
+            # The order only costs a join and a sort in a count.
+            return rows.order_by()[: COUNT_CAP + 1].count()
+        return len(list(rows[: COUNT_CAP + 1]))
 
     @property
     def capped(self) -> bool:

@@ -24,7 +24,7 @@ class FastSelect(forms.Select):
     ) -> SafeString:
         final_attrs = self.build_attrs(self.attrs, attrs)
         chosen = {str(item) for item in self.format_value(value)}
-        parts = [format_html('<select name="{}"{}>', name, flatatt(final_attrs))]
+        parts: list[str] = [format_html('<select name="{}"{}>', name, flatatt(final_attrs))]
         for option_value, label in self.choices:
             if isinstance(label, list | tuple):
                 raise TypeError("FastSelect does not render option groups")
