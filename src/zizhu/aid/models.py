@@ -551,7 +551,9 @@ class Award(models.Model):
     tier = models.ForeignKey(DifficultyTier, on_delete=models.PROTECT, related_name="+")
     annual_amount = models.DecimalField("年度金额（元）", max_digits=12, decimal_places=2)
     start_month = models.DateField("开始月份")
-    end_month = models.DateField("结束月份", null=True, blank=True)  # last month paid
+    # The last month paid. Before start_month when the award ended before it began: then it
+    # never pays a month.
+    end_month = models.DateField("结束月份", null=True, blank=True)
     status = models.CharField(
         "状态", max_length=10, choices=AwardStatus.choices, default=AwardStatus.LIVE
     )
@@ -568,11 +570,6 @@ class Award(models.Model):
             models.Index(fields=["student", "status"], name="award_student_status_idx"),
         ]
         constraints: ClassVar = [
-            models.CheckConstraint(
-                condition=models.Q(end_month__isnull=True)
-                | models.Q(end_month__gte=models.F("start_month")),
-                name="award_months",
-            ),
             models.CheckConstraint(
                 condition=models.Q(annual_amount__gte=0), name="award_non_negative"
             ),

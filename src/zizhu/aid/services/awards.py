@@ -113,9 +113,15 @@ def change_award(
         actor=actor,
     )
     before = {"status": locked.status, "tier": locked.tier.name, "amount": locked.annual_amount}
+    previous_school = locked.school
     _apply(locked, change, effective, new_tier=new_tier, new_school=new_school)
     change.save()
     locked.save()
+    if kind == AwardChangeKind.MOVE:
+        # Filed under the school the award left too, so its inspectors see it go.
+        audit.record(
+            "award.moved_out", actor=actor, subject=locked, org_unit=previous_school, before=before
+        )
     audit.record(
         f"award.{kind}",
         actor=actor,
@@ -145,8 +151,9 @@ def _apply(
         award.status = (
             AwardStatus.STOPPED if change.kind == AwardChangeKind.STOP else AwardStatus.ENDED
         )
-        # Paid through the month of the decision; nothing from the effective month on.
-        award.end_month = max(_last_month_before(effective), award.start_month)
+        # Paid through the month before the effective month. Decided before the award began,
+        # that is before its start month: the award then never pays a month.
+        award.end_month = _last_month_before(effective)
     elif change.kind == AwardChangeKind.CHANGE_TIER:
         if new_tier is None or new_tier.pk == award.tier_id:
             raise DomainError("请选择与当前不同的困难等级。")
