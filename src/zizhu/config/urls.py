@@ -4,4 +4,6 @@ urlpatterns = [
     path("", include("zizhu.core.urls")),
     path("registry/", include("zizhu.registry.urls")),
     path("sources/", include("zizhu.sources.urls")),
+    path("aid/", include("zizhu.aid.urls")),
+    path("portal/", include("zizhu.portal.urls")),
 ]

@@ -31,6 +31,8 @@ class Sensitive(models.TextChoices):
     ID_NUMBER = "id_number", "身份证号"
     PHONE = "phone", "联系电话"
     BANK_ACCOUNT = "bank_account", "银行卡号"
+    # A clue reporter's name and way of contact: protected like an identifier (issue 5).
+    REPORTER = "reporter", "举报人信息"
 
 
 _NONCE_BYTES = 12

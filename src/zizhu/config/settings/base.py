@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "zizhu.registry",
     "zizhu.sources",
     "zizhu.aid",
+    "zizhu.cases",
     "zizhu.portal",
 ]
 

@@ -1,0 +1,171 @@
+"""The public portal: no login, made for a phone (mission.md, "the public").
+
+This first page set carries the 三榜公示 (seed 二(一)2): the district's live online notices,
+any live notice reached by the token printed on the school's board, and the objection form.
+Nothing but the six public fields of a notice is ever shown, and a notice is gone (404) the
+day after its period ends. Issue 5 builds out the rest (policy pages, reports, tracking).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from zizhu.aid.models import Notice
+from zizhu.aid.services.notices import (
+    CONTACT_MAX,
+    TEXT_MAX,
+    application_for_key,
+    live_district_notices,
+    live_notice_by_token,
+    notice_token,
+    objection_choices,
+    public_entries,
+    raise_objection,
+)
+from zizhu.core.errors import DomainError
+from zizhu.core.middleware import client_ip
+
+# At most this many objections from one address an hour: enough for a family, too few for
+# a script flooding a school's notice.
+OBJECTIONS_PER_HOUR = 5
+_WINDOW_SECONDS = 60 * 60
+
+
+def _base_context() -> dict[str, Any]:
+    return {"hotline": settings.ZIZHU_HOTLINE}
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/notice_gone.html", _base_context(), status=404)
+
+
+def _live_items() -> list[dict[str, Any]]:
+    return [{"notice": n, "token": notice_token(n)} for n in live_district_notices()]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html", {**_base_context(), "notices": _live_items()})
+
+
+@require_GET
+def notice_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/notice_list.html", {**_base_context(), "notices": _live_items()})
+
+
+@require_GET
+def notice_detail(request: HttpRequest, token: str) -> HttpResponse:
+    notice = live_notice_by_token(token)
+    if notice is None:
+        return _gone(request)
+    return render(
+        request,
+        "portal/notice_detail.html",
+        {**_base_context(), "notice": notice, "token": token, "entries": public_entries(notice)},
+    )
+
+
+class ObjectionForm(forms.Form):
+    text = forms.CharField(
+        label="异议内容",
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": "请填写异议内容。",
+            "max_length": f"异议内容不能超过 {TEXT_MAX} 个字，请精简后再提交。",
+        },
+    )
+    student = forms.ChoiceField(label="涉及的学生（可不选）", required=False)
+    contact = forms.CharField(
+        label="联系方式（可不填）",
+        max_length=CONTACT_MAX,
+        required=False,
+        error_messages={"max_length": f"联系方式不能超过 {CONTACT_MAX} 个字。"},
+    )
+    # Honeypot: hidden from people by the page's style; scripts fill in every field.
+    website = forms.CharField(label="网址", required=False)
+
+    def __init__(self, *args: Any, notice: Notice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notice = notice
+        choices = [("", "不指定具体学生（对整份公示）")]
+        choices += [
+            (key, f"{e.name}（{e.school} {e.grade}{e.class_name}）")
+            for key, e in objection_choices(notice)
+        ]
+        self.fields["student"].choices = choices  # type: ignore[attr-defined]
+
+
+def _rate_key(request: HttpRequest) -> str:
+    return f"zizhu:portal:objections:{client_ip(request) or 'unknown'}"
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    return int(cache.get(_rate_key(request), 0)) >= OBJECTIONS_PER_HOUR
+
+
+def _count_objection(request: HttpRequest) -> None:
+    key = _rate_key(request)
+    # add() starts the hour on the first objection; incr() keeps that expiry.
+    if not cache.add(key, 1, _WINDOW_SECONDS):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.add(key, 1, _WINDOW_SECONDS)
+
+
+def _submit(request: HttpRequest, notice: Notice, form: ObjectionForm) -> bool:
+    """Store the objection; False (with the reason on the form) when refused."""
+    if _over_limit(request):
+        form.add_error(
+            None,
+            f"同一网络一小时内最多提交 {OBJECTIONS_PER_HOUR} 条异议，请稍后再试，"
+            f"或拨打监督电话 {settings.ZIZHU_HOTLINE} 反映。",
+        )
+        return False
+    data = form.cleaned_data
+    application = application_for_key(notice, data["student"]) if data["student"] else None
+    try:
+        raise_objection(notice, text=data["text"], contact=data["contact"], application=application)
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return False
+    _count_objection(request)
+    return True
+
+
+@require_http_methods(["GET", "POST"])
+def objection_create(request: HttpRequest, token: str) -> HttpResponse:
+    notice = live_notice_by_token(token)
+    if notice is None:
+        return _gone(request)
+    form = ObjectionForm(request.POST or None, notice=notice)
+    # A filled honeypot is a script: it is thanked, and nothing is kept.
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (form.cleaned_data["website"] or _submit(request, notice, form))
+    ):
+        return redirect("portal:objection_thanks", token=token)
+    return render(
+        request,
+        "portal/objection_form.html",
+        {**_base_context(), "notice": notice, "token": token, "form": form},
+    )
+
+
+@require_GET
+def objection_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    notice = live_notice_by_token(token)
+    return render(
+        request,
+        "portal/objection_thanks.html",
+        {**_base_context(), "notice": notice, "token": token},
+    )
