@@ -311,16 +311,23 @@ def _at(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     monkeypatch.setattr("zizhu.core.middleware.time.time", lambda: seconds)
 
 
-def test_a_request_in_a_later_minute_pushes_the_idle_expiry_forward(
+@pytest.fixture
+def refresh_each_minute(settings: Any) -> None:
+    settings.ZIZHU_SESSION_REFRESH_SECONDS = 60
+
+
+@pytest.mark.usefixtures("refresh_each_minute")
+def test_a_request_a_minute_later_pushes_the_idle_expiry_forward(
     client: Client, officer_a: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = timezone.now().timestamp()
     _at(monkeypatch, start)
     _login(client, officer_a.username)
+    client.get("/")
     key = client.session.session_key
     soon = timezone.now() + timedelta(minutes=5)
     Session.objects.filter(session_key=key).update(expire_date=soon)
-    _at(monkeypatch, start + 120)
+    _at(monkeypatch, start + 61)
 
     client.get("/")
 
@@ -328,15 +335,18 @@ def test_a_request_in_a_later_minute_pushes_the_idle_expiry_forward(
     assert session.expire_date > soon + timedelta(minutes=20)
 
 
-def test_requests_within_the_same_minute_do_not_write_the_session(
+@pytest.mark.usefixtures("refresh_each_minute")
+def test_requests_within_a_minute_do_not_write_the_session(
     client: Client, officer_a: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _at(monkeypatch, timezone.now().timestamp())
+    start = timezone.now().timestamp()
+    _at(monkeypatch, start)
     _login(client, officer_a.username)
     client.get("/")
     key = client.session.session_key
     soon = timezone.now() + timedelta(minutes=5)
     Session.objects.filter(session_key=key).update(expire_date=soon)
+    _at(monkeypatch, start + 59)
 
     client.get("/")
 

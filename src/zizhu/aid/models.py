@@ -17,7 +17,6 @@ from zizhu.core.models import OrgUnit, Stage, User
 from zizhu.registry.models import Student
 from zizhu.sources.models import DatasetRecord, DatasetVersion
 
-
 # --- school years and configuration ---------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -36,17 +37,21 @@ class RequestIdMiddleware:
 
 
 class SlidingSessionMiddleware:
-    """Refresh a signed-in session's expiry when its minute changes: the idle timeout slides
-    with use, at the cost of at most one session write a minute per person."""
+    """Push a signed-in session's expiry forward once it has aged ZIZHU_SESSION_REFRESH_SECONDS:
+    the idle timeout slides with use, at the cost of one session write a minute per person
+    instead of one per request."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            minute = int(time.time() // 60)
-            if request.session.get("_seen_minute") != minute:
-                request.session["_seen_minute"] = minute  # marks the session for saving
+            now = time.time()
+            expires = request.session.get("_expires_at")
+            fresh_for = settings.SESSION_COOKIE_AGE - settings.ZIZHU_SESSION_REFRESH_SECONDS
+            if expires is None or expires - now < fresh_for:
+                # Marks the session modified, so the backend saves it with a new expiry.
+                request.session["_expires_at"] = now + settings.SESSION_COOKIE_AGE
         return self.get_response(request)
 
 

@@ -109,10 +109,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # 30-minute idle timeout: SlidingSessionMiddleware pushes the expiry forward at most once a
-# minute (not on every request: that would be a database write per page view), so a session
-# dies 30 minutes (±1) after the last request.
+# minute (ZIZHU_SESSION_REFRESH_SECONDS), not on every request (a database write per page
+# view), so a session dies 30 minutes (±1) after the last request.
 SESSION_COOKIE_AGE = env_int("ZIZHU_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = False
+ZIZHU_SESSION_REFRESH_SECONDS = env_int("ZIZHU_SESSION_REFRESH_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -15,6 +15,9 @@ from zizhu.config.settings.base import DATABASES, MIDDLEWARE
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]
 # Jobs run in-line in tests, inside the transaction that starts them.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# A session is written on its first request only, so query counts never depend on the clock;
+# the sliding tests set a short refresh themselves.
+ZIZHU_SESSION_REFRESH_SECONDS = 10**6
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
