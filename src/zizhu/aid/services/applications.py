@@ -36,8 +36,6 @@ from zizhu.aid.models import (
     Identification,
     Notice,
     NoticeRound,
-    Objection,
-    ObjectionStatus,
     Programme,
     Quota,
     SchoolYear,
@@ -289,11 +287,11 @@ def _require_notice_ended(app: Application) -> Notice:
     return notice
 
 
-def _require_no_open_objection(app: Application, notice: Notice) -> None:
-    open_objections = Objection.objects.filter(status=ObjectionStatus.OPEN).filter(
-        Q(application=app) | Q(notice=notice, application__isnull=True)
-    )
-    if open_objections.exists():
+def _require_no_open_objection(app: Application) -> None:
+    # One rule for every step: the notices service decides what an open objection blocks.
+    from zizhu.aid.services.notices import has_open_objection
+
+    if has_open_objection(app):
         raise DomainError(
             "公示期间收到的异议尚未处理完毕，处理完毕前该申请不能审核通过。请先处理异议。"
         )
@@ -558,9 +556,9 @@ def district_review(app: Application, *, actor: User, decision: str, note: str =
     to = _target(app, decision)
     note = _require_reason(decision, note)
     _guard_district(app, actor)
-    notice = _require_notice_ended(app)
+    _require_notice_ended(app)
     if decision == Decision.APPROVE:
-        _require_no_open_objection(app, notice)
+        _require_no_open_objection(app)
         _require_still_eligible(app)
         _require_place(app)
     return move_application(app, to, actor=actor, note=note)
