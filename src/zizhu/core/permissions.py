@@ -20,6 +20,7 @@ ROLE_UNIT_KIND: dict[str, str] = {
 
 _READ = frozenset(
     {
+        "clue:view",
         "orgunit:view",
         "student:view",
         "staff:view",
@@ -40,6 +41,10 @@ _SCHOOL_AID = frozenset(
         "objection:resolve",
         "review:decide",
         "coverage:record",
+        # Clues (issue 5): schools register what reaches them and verify what they are sent.
+        "clue:register",
+        "clue:verify",
+        "clue:reply",
     }
 )
 _DISTRICT_AID = frozenset(
@@ -55,6 +60,12 @@ _DISTRICT_AID = frozenset(
         "review:open",
         "review:decide",
         "coverage:record",
+        "clue:register",
+        "clue:assign",
+        "clue:verify",
+        "clue:decide",
+        "clue:reply",
+        "portal:edit",
     }
 )
 _OVERSIGHT = _READ | {"audit:view", "audit:export"}
@@ -78,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | {
         "aid:configure",
         "award:change",
+        "portal:edit",
         "student:export",
         "pii:reveal",
         "certification:manage",
