@@ -1,5 +1,3 @@
-"""PLACEHOLDER: to be written."""
-
 from django.urls import path
 
 from zizhu.sources import views
@@ -8,4 +6,8 @@ app_name = "sources"
 
 urlpatterns = [
     path("", views.dataset_list, name="dataset_list"),
+    path("upload/", views.dataset_upload, name="dataset_upload"),
+    path("versions/<int:pk>/", views.version_detail, name="version_detail"),
+    path("versions/<int:old_pk>/diff/<int:new_pk>/", views.version_diff, name="version_diff"),
+    path("<str:kind>/", views.dataset_detail, name="dataset_detail"),
 ]

@@ -50,7 +50,12 @@ def move_clue(
             f"线索当前为“{ClueStatus(old).label}”，不能转为“{ClueStatus(to).label}”。"
         )
     due_on = due_after(to, timezone.localdate())
-    fields = {"status": to, "due_on": due_on, "overdue_since": None, "escalated_at": None}
+    fields: dict[str, object] = {
+        "status": to,
+        "due_on": due_on,
+        "overdue_since": None,
+        "escalated_at": None,
+    }
     if to == ClueStatus.CLOSED:
         fields["closed_at"] = timezone.now()
     fields.update(changes)
