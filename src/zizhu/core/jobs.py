@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
@@ -119,6 +120,24 @@ def _finish_rejected(job: Job, rejection: ImportRejected) -> None:
     _finish(job, JobStatus.REJECTED, message=rejection.message, result={"errors": len(errors)})
 
 
+def uploaded_paths(job: Job) -> list[str]:
+    """Storage paths of the files a job was given: `job.upload`, and the convention
+    `params["files"] = {kind: {"path": …, "name": …}}` for jobs given several files."""
+    paths = [job.upload.name] if job.upload else []
+    files = job.params.get("files")
+    if isinstance(files, dict):
+        paths += [str(spec["path"]) for spec in files.values() if isinstance(spec, dict)]
+    return [path for path in paths if path]
+
+
+def _discard_uploads(job: Job) -> None:
+    """Uploaded files hold clear ID numbers; once the job is done they are deleted. The
+    provenance that stays is the file name, its SHA-256 and its row count (architecture.md,
+    "Personal data")."""
+    for path in uploaded_paths(job):
+        default_storage.delete(path)
+
+
 @transaction.atomic
 def _finish(job: Job, status: str, *, message: str, result: dict[str, Any] | None = None) -> None:
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
@@ -136,3 +155,4 @@ def _finish(job: Job, status: str, *, message: str, result: dict[str, Any] | Non
         org_unit=job.org_unit,
         after={"message": message[:500], **(result or {})},
     )
+    transaction.on_commit(lambda: _discard_uploads(job))

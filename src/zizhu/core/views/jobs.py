@@ -40,6 +40,7 @@ STATUS_CSS: dict[str, str] = {
 # their pages the same way).
 RESULT_PAGES: dict[str, tuple[str, str, str]] = {
     "register_import": ("register_import", "registry:import_detail", "查看导入详情"),
+    "dataset_import": ("dataset_version", "sources:version_detail", "查看导入的数据版本"),
 }
 
 # Labels for the counts handlers put in `Job.result`; unknown keys are shown as they are.

@@ -4,23 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_add_notification'),
-        ('registry', '0002_add_households_ledger_imports'),
+        ("core", "0005_add_notification"),
+        ("registry", "0002_add_households_ledger_imports"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='student',
-            name='student_class_idx',
+            model_name="student",
+            name="student_class_idx",
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['school', 'grade', 'class_name', 'name'], name='student_list_order_idx'),
+            model_name="student",
+            index=models.Index(
+                fields=["school", "grade", "class_name", "name"], name="student_list_order_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['name'], name='student_name_prefix_idx', opclasses=['varchar_pattern_ops']),
+            model_name="student",
+            index=models.Index(
+                fields=["name"], name="student_name_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ),
     ]
