@@ -231,10 +231,12 @@ def test_command_seeds_and_skips_when_schools_exist() -> None:
     out = StringIO()
     call_command("seed_demo", "--students", "30", "--seed", "3", "--if-empty", stdout=out)
     assert "30 名学生" in out.getvalue()
+    assert "份申请" in out.getvalue()  # the aid year is seeded on top (issue 4)
+    seeded = Student.objects.count()
     out = StringIO()
     call_command("seed_demo", "--students", "30", "--seed", "3", "--if-empty", stdout=out)
     assert "跳过" in out.getvalue()
-    assert Student.objects.count() == 30
+    assert Student.objects.count() == seeded
 
 
 def test_demo_logins_prints_every_account_and_the_login_url(summary: DemoSummary) -> None:

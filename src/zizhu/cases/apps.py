@@ -5,3 +5,11 @@ class CasesConfig(AppConfig):
     name = "zizhu.cases"
     label = "cases"
     verbose_name = "问题线索"
+
+    def ready(self) -> None:
+        # aid cannot import cases (dependencies point one way); cases hooks into aid here.
+        from zizhu.aid.services import notices
+        from zizhu.cases.services.intake import objection_hook
+
+        if objection_hook not in notices.OBJECTION_HOOKS:
+            notices.OBJECTION_HOOKS.append(objection_hook)

@@ -105,6 +105,26 @@ class Clue(models.Model):
         return self.number
 
 
+class ClueAttachment(models.Model):
+    """A file that came with a clue (a letter's scan, a photo). Stored under a random name:
+    file names of scans often carry a child's name."""
+
+    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField("附件", upload_to="clues/%Y/%m/")
+    label = models.CharField("名称", max_length=100)
+    uploaded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "线索附件"
+        ordering: ClassVar = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class ClueReporter(models.Model):
     """Who reported, kept apart from the clue: only the district head and discipline
     inspectors may see it, and every view is audited (issue 5)."""

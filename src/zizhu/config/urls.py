@@ -5,5 +5,6 @@ urlpatterns = [
     path("registry/", include("zizhu.registry.urls")),
     path("sources/", include("zizhu.sources.urls")),
     path("aid/", include("zizhu.aid.urls")),
+    path("cases/", include("zizhu.cases.urls")),
     path("portal/", include("zizhu.portal.urls")),
 ]

@@ -30,10 +30,13 @@ MENU: list[MenuItem] = [
     MenuItem("资助名单", "aid:award_list", "aid:view"),
     MenuItem("春季复核", "aid:review_home", "aid:view"),
     MenuItem("应助尽助", "aid:coverage_home", "aid:view"),
+    MenuItem("问题线索", "cases:intake_list", "clue:view"),
+    MenuItem("办理时效", "cases:sla_home", "clue:view"),
     MenuItem("后台任务", "core:job_list", "job:view"),
     MenuItem("上岗证", "core:certification_list", "certification:view"),
     MenuItem("审计日志", "core:audit_list", "audit:view"),
     MenuItem("资助配置", "aid:config_home", "aid:configure"),
+    MenuItem("门户页面", "cases:intake_pages", "portal:edit"),
     MenuItem("节假日日历", "core:calendar_list", "calendar:manage"),
     MenuItem("用户管理", "core:user_list", "user:manage"),
 ]

@@ -3,7 +3,8 @@
 This first page set carries the 三榜公示 (seed 二(一)2): the district's live online notices,
 any live notice reached by the token printed on the school's board, and the objection form.
 Nothing but the six public fields of a notice is ever shown, and a notice is gone (404) the
-day after its period ends. Issue 5 builds out the rest (policy pages, reports, tracking).
+day after its period ends. Issue 5 adds the policy pages (二(一)1), the report form and the
+tracking lookup (二(一)5, 二(二)4).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from zizhu.aid.models import Notice
@@ -29,8 +31,22 @@ from zizhu.aid.services.notices import (
     public_entries,
     raise_objection,
 )
+from zizhu.cases.services.intake import (
+    ALLEGATION_MAX,
+    NAME_MAX,
+    PUBLIC_ALLEGATION_MIN,
+    WHO_MAX,
+    active_schools,
+    submit_public_report,
+    track_clue,
+)
+from zizhu.cases.services.intake import (
+    CONTACT_MAX as REPORT_CONTACT_MAX,
+)
+from zizhu.cases.services.portal_pages import published_page, published_pages
 from zizhu.core.errors import DomainError
 from zizhu.core.middleware import client_ip
+from zizhu.core.models import OrgUnit
 
 # At most this many objections from one address an hour: enough for a family, too few for
 # a script flooding a school's notice.
@@ -52,7 +68,19 @@ def _live_items() -> list[dict[str, Any]]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {**_base_context(), "notices": _live_items()})
+    return render(
+        request,
+        "portal/home.html",
+        {**_base_context(), "notices": _live_items(), "pages": published_pages()},
+    )
+
+
+@require_GET
+def page(request: HttpRequest, slug: str) -> HttpResponse:
+    found = published_page(slug)
+    if found is None:
+        raise Http404("页面不存在。")
+    return render(request, "portal/page.html", {**_base_context(), "page": found})
 
 
 @require_GET
@@ -168,4 +196,123 @@ def objection_thanks(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "portal/objection_thanks.html",
         {**_base_context(), "notice": notice, "token": token},
+    )
+
+
+# --- the report form and the tracking lookup (issue 5) ------------------------------------
+
+_RECEIPT_KEY = "zizhu_portal_receipt"
+
+
+class SchoolField(forms.ModelChoiceField[OrgUnit]):
+    def label_from_instance(self, obj: OrgUnit) -> str:
+        return obj.name
+
+
+class ReportForm(forms.Form):
+    allegation = forms.CharField(
+        label="反映的问题",
+        min_length=PUBLIC_ALLEGATION_MIN,
+        max_length=ALLEGATION_MAX,
+        widget=forms.Textarea(attrs={"rows": 7}),
+        error_messages={
+            "required": "请填写反映的问题。",
+            "min_length": f"请至少写 {PUBLIC_ALLEGATION_MIN} 个字，说明涉及谁、什么问题。",
+            "max_length": f"反映的问题不能超过 {ALLEGATION_MAX} 个字，请精简后再提交。",
+        },
+    )
+    school = SchoolField(
+        label="涉及的学校（可不选）",
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label="不选择",
+    )
+    who = forms.CharField(
+        label="涉及的学生或学校（文字描述，可不填）",
+        max_length=WHO_MAX,
+        required=False,
+        error_messages={"max_length": f"不能超过 {WHO_MAX} 个字。"},
+    )
+    name = forms.CharField(
+        label="您的姓名（可不填，不填即为匿名）",
+        max_length=NAME_MAX,
+        required=False,
+        error_messages={"max_length": f"姓名不能超过 {NAME_MAX} 个字。"},
+    )
+    contact = forms.CharField(
+        label="联系方式（可不填，便于答复您）",
+        max_length=REPORT_CONTACT_MAX,
+        required=False,
+        error_messages={"max_length": f"联系方式不能超过 {REPORT_CONTACT_MAX} 个字。"},
+    )
+    # Honeypot: hidden from people by the page's style; scripts fill in every field.
+    website = forms.CharField(label="网址", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = active_schools()  # type: ignore[attr-defined]
+
+
+def _submit_report(request: HttpRequest, form: ReportForm) -> bool:
+    data = form.cleaned_data
+    try:
+        clue, code = submit_public_report(
+            allegation=data["allegation"],
+            who=data["who"],
+            school=data["school"],
+            contact=data["contact"],
+            name=data["name"],
+            ip=client_ip(request),
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return False
+    # Kept in the session only until the receipt page has shown it once.
+    request.session[_RECEIPT_KEY] = {"number": clue.number, "code": code}
+    return True
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # A filled honeypot is a script: it is thanked, and nothing is kept.
+        if form.cleaned_data["website"]:
+            return redirect("portal:report_receipt")
+        if _submit_report(request, form):
+            return redirect("portal:report_receipt")
+    return render(request, "portal/report_form.html", {**_base_context(), "form": form})
+
+
+@never_cache
+@require_GET
+def report_receipt(request: HttpRequest) -> HttpResponse:
+    receipt = request.session.pop(_RECEIPT_KEY, None)
+    return render(request, "portal/report_receipt.html", {**_base_context(), "receipt": receipt})
+
+
+class TrackForm(forms.Form):
+    number = forms.CharField(
+        label="线索编号", max_length=20, error_messages={"required": "请填写线索编号。"}
+    )
+    code = forms.CharField(
+        label="查询码", max_length=20, error_messages={"required": "请填写查询码。"}
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    """POST, so the code stays out of addresses, history and server logs."""
+    form = TrackForm(request.POST or None)
+    progress = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            progress = track_clue(
+                form.cleaned_data["number"], form.cleaned_data["code"], ip=client_ip(request)
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+    return render(
+        request, "portal/track.html", {**_base_context(), "form": form, "progress": progress}
     )

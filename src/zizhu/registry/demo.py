@@ -128,6 +128,9 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("demo_admin", Role.SYSADMIN, "district"),
     DemoAccount("demo_town", Role.TOWN_SUPERVISOR, "town"),
     DemoAccount("demo_officer", Role.SCHOOL_OFFICER, HOME_TOWN, Cert.VALID),
+    DemoAccount(
+        "demo_officer2", Role.SCHOOL_OFFICER, HOME_TOWN, Cert.VALID, "第二名资助专干：负责学校初审"
+    ),
     DemoAccount("demo_principal", Role.PRINCIPAL, HOME_TOWN),
     DemoAccount("demo_inspector", Role.SCHOOL_INSPECTOR, HOME_TOWN),
     DemoAccount("demo_uncertified", Role.SCHOOL_OFFICER, UNCERTIFIED_TOWN, note="未取得上岗证"),
@@ -315,7 +318,12 @@ def _staff_for(account: DemoAccount, staff: list[Staff], unit: OrgUnit) -> Staff
     post = _SCHOOL_POST.get(Role(account.role))
     if post is None:
         return None
-    return next(s for s in staff if s.school_id == unit.pk and s.post == post)
+    # Two officers at one school: the second takes the next free row of that post, else a
+    # teacher (demo_officer2 is a teacher who also does aid work).
+    free = [s for s in staff if s.school_id == unit.pk and s.user_id is None]
+    return next((s for s in free if s.post == post), None) or next(
+        (s for s in free if s.post == Post.TEACHER), None
+    )
 
 
 def create_accounts(

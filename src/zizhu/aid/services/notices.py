@@ -46,7 +46,7 @@ from zizhu.core.reach import has_permission, require_permission, scope_for
 from zizhu.core.services import require_certified
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from django.core.files.uploadedfile import UploadedFile
 
@@ -80,6 +80,10 @@ RESOLUTION_MAX = 2000
 _NOTICE_SALT = "zizhu.aid.notice"
 _ENTRY_SALT = "zizhu.aid.notice-entry"
 PUBLIC_LABEL = "公众"
+
+# Called with each new objection inside `raise_objection`'s transaction. An objection
+# becomes a clue (issue 5), but aid may not import cases: the higher app registers here.
+OBJECTION_HOOKS: list[Callable[[Objection], None]] = []
 
 
 # --- period -----------------------------------------------------------------------------
@@ -497,6 +501,8 @@ def raise_objection(
             "contact_left": bool(contact),
         },
     )
+    for hook in OBJECTION_HOOKS:
+        hook(objection)
     return objection
 
 

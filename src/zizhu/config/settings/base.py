@@ -145,6 +145,13 @@ ZIZHU_LOCKOUT_WINDOW_SECONDS = env_int("ZIZHU_LOCKOUT_WINDOW_SECONDS", default=1
 ZIZHU_NOTICE_MIN_WORKING_DAYS = env_int("ZIZHU_NOTICE_MIN_WORKING_DAYS", default=5)
 ZIZHU_HOTLINE = env_str("ZIZHU_HOTLINE", "027-00000000（示例）")
 
+# Clue deadlines (issue 5): escalations of overdue clues are also e-mailed to these
+# addresses ("a@x.cn,b@x.cn"); empty means in-app notifications only.
+ZIZHU_ALERT_EMAILS = env_list("ZIZHU_ALERT_EMAILS", default=[])
+
+# Clue appeals (issue 5): the reporter may appeal within this many calendar days of closing.
+ZIZHU_APPEAL_DAYS = env_int("ZIZHU_APPEAL_DAYS", default=15)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

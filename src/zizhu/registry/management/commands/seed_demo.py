@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from zizhu.core.errors import DomainError
 from zizhu.core.models import OrgUnit
@@ -28,7 +29,13 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         try:
-            summary = seed_demo(students=options["students"], seed=options["seed"])
+            with transaction.atomic():
+                summary = seed_demo(students=options["students"], seed=options["seed"])
+                # The aid year on top of the register: applications in every state, live
+                # notices of each round, awards (issue 4).
+                from zizhu.aid.demo import seed_aid_demo
+
+                aid = seed_aid_demo(seed=options["seed"])
         except DomainError as error:
             raise CommandError(error.message) from None
         elapsed = time.monotonic() - started
@@ -38,4 +45,8 @@ class Command(BaseCommand):
                 f"{summary.guardians} 名监护人、{summary.staff} 名教职工、"
                 f"{summary.accounts} 个演示账号（用时 {elapsed:.1f} 秒）。"
             )
+        )
+        self.stdout.write(
+            f"资助演示数据：{aid['applications']} 份申请（覆盖全部状态）、"
+            f"{aid['notices']} 份公示、{aid['awards']} 条资助记录。"
         )
