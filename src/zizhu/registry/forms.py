@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date
-from pathlib import PurePath
 from typing import Any
 
 from django import forms
@@ -15,6 +13,7 @@ from django.utils import timezone
 from zizhu.core import crypto
 from zizhu.core.crypto import Sensitive
 from zizhu.core.errors import InvalidIdNumber
+from zizhu.core.files import clean_evidence
 from zizhu.core.idnumbers import parse_id_number
 from zizhu.core.models import OrgUnit
 from zizhu.core.widgets import FastSelect
@@ -173,17 +172,6 @@ class RevealForm(forms.Form):
 
 # --- status-change ledger (学籍异动) -------------------------------------------------------
 
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-# Extension → the bytes such a file starts with. The extension alone is what the person
-# chose to call it; the leading bytes are what it is.
-EVIDENCE_SIGNATURES: dict[str, bytes] = {
-    ".pdf": b"%PDF-",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".png": b"\x89PNG\r\n\x1a\n",
-}
-EVIDENCE_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
-
 
 def allowed_change_kinds(student: Student) -> list[tuple[str, str]]:
     """The kinds CHANGE_RULES allows from the student's status. 建档入学 is left out: it is
@@ -262,29 +250,7 @@ class StatusChangeForm(forms.Form):
         return effective_on
 
     def clean_evidence(self) -> UploadedFile | None:
-        upload: UploadedFile | None = self.cleaned_data.get("evidence")
-        if not upload:
-            return None
-        suffix = PurePath(upload.name or "").suffix.lower()
-        if suffix not in EVIDENCE_SIGNATURES:
-            raise forms.ValidationError("证明材料只能是 PDF、JPG 或 PNG 文件，请转换格式后再上传。")
-        if (upload.size or 0) > EVIDENCE_MAX_BYTES:
-            size_mb = (upload.size or 0) / 1024 / 1024
-            raise forms.ValidationError(
-                f"证明材料不能超过 10 MB（所选文件约 {size_mb:.1f} MB），请压缩或分页扫描后再上传。"
-            )
-        signature = EVIDENCE_SIGNATURES[suffix]
-        upload.seek(0)
-        head = upload.read(len(signature))
-        upload.seek(0)
-        if head != signature:
-            raise forms.ValidationError(
-                "文件内容与扩展名不符，不是有效的 PDF、JPG 或 PNG 文件，请重新选择。"
-            )
-        # Stored under a random name: the name a person gives a scan often holds the
-        # student's name or ID number, and storage paths end up in backups and logs.
-        upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
-        return upload
+        return clean_evidence(self.cleaned_data.get("evidence"), label="证明材料")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -7,19 +7,17 @@ Every decision takes effect from the first day of the month after it is made (se
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -39,15 +37,14 @@ from zizhu.aid.rules import annual_amount, next_month
 from zizhu.aid.services.notices import decide_award
 from zizhu.aid.views.notices import STUDENT_SECRETS, SchoolChoiceField, YearChoiceField
 from zizhu.core.errors import DomainError, NotPermitted, OutOfReach
+from zizhu.core.files import EVIDENCE_ACCEPT, audited_download, clean_evidence
 from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for, has_permission, require_permission, scope_for
 from zizhu.core.services import record_export
-from zizhu.registry.forms import EVIDENCE_ACCEPT, EVIDENCE_MAX_BYTES, EVIDENCE_SIGNATURES
 
 _DEFER = [f"student__{name}" for name in STUDENT_SECRETS]
 _ORDER = ("school__code", "student__grade", "student__class_name", "student__name", "pk")
-_EVIDENCE_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
 def month_label(month: date) -> str:
@@ -193,26 +190,6 @@ def award_export(request: HttpRequest) -> HttpResponse:
 # --- detail and decisions ---------------------------------------------------------------
 
 
-def _clean_evidence(upload: UploadedFile | None) -> UploadedFile | None:
-    """PDF, JPG or PNG up to 10 MB, checked by its leading bytes, stored under a random name
-    (a scan's own name often holds the student's name)."""
-    if not upload:
-        return None
-    suffix = PurePath(upload.name or "").suffix.lower()
-    if suffix not in EVIDENCE_SIGNATURES:
-        raise forms.ValidationError("依据材料只能是 PDF、JPG 或 PNG 文件，请转换格式后再上传。")
-    if (upload.size or 0) > EVIDENCE_MAX_BYTES:
-        raise forms.ValidationError("依据材料不能超过 10 MB，请压缩或分页扫描后再上传。")
-    signature = EVIDENCE_SIGNATURES[suffix]
-    upload.seek(0)
-    head = upload.read(len(signature))
-    upload.seek(0)
-    if head != signature:
-        raise forms.ValidationError("文件内容与扩展名不符，不是有效的 PDF、JPG 或 PNG 文件。")
-    upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
-    return upload
-
-
 class _DecisionForm(forms.Form):
     reason = forms.CharField(
         label="原因",
@@ -223,7 +200,7 @@ class _DecisionForm(forms.Form):
     evidence = forms.FileField(label="依据材料（可选）", required=False)
 
     def clean_evidence(self) -> UploadedFile | None:
-        return _clean_evidence(self.cleaned_data.get("evidence"))
+        return clean_evidence(self.cleaned_data.get("evidence"), label="依据材料")
 
 
 class StopForm(_DecisionForm):
@@ -371,26 +348,16 @@ def award_evidence(request: HttpRequest, pk: int) -> FileResponse:
         perm="aid:view",
         pk=pk,
     )
-    if not change.evidence:
-        raise Http404("该项变更没有上传依据材料。")
-    try:
-        handle = change.evidence.open("rb")
-    except FileNotFoundError:
-        raise Http404("依据材料文件已不在存储中，请联系系统管理员。") from None
-    record_export(
-        "award.evidence_downloaded",
+    return audited_download(
+        change.evidence,
         actor=actor,
+        action="award.evidence_downloaded",
         perm="aid:view",
         filters={"award_change": change.pk},
-        rows=1,
         org_unit=change.award.school,
-    )
-    suffix = PurePosixPath(change.evidence.name or "").suffix.lower()
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"资助变更{change.pk}-依据材料{suffix}",
-        content_type=_EVIDENCE_TYPES.get(suffix, "application/octet-stream"),
+        subject=change.award,
+        filename=f"资助变更{change.pk}-依据材料",
+        label="依据材料",
     )
 
 

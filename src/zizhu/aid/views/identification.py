@@ -9,17 +9,15 @@ reach and the evidence rule and audit each step.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -37,11 +35,11 @@ from zizhu.aid.services import identification as services
 from zizhu.aid.views.config import chosen_year, posted
 from zizhu.core.crypto import Sensitive, mask
 from zizhu.core.errors import DomainError, NotPermitted
+from zizhu.core.files import audited_download, clean_evidence
 from zizhu.core.http import actor_of, paginate, query_without_page, xlsx_response
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for, has_permission, require_permission, scope_for
 from zizhu.core.services import record_export
-from zizhu.registry.forms import EVIDENCE_MAX_BYTES, EVIDENCE_SIGNATURES
 from zizhu.registry.models import Student
 from zizhu.sources.formats import FORMATS
 from zizhu.sources.models import DatasetKind
@@ -160,23 +158,7 @@ class VisitForm(forms.Form):
     )
 
     def clean_attachment(self) -> UploadedFile | None:
-        upload: UploadedFile | None = self.cleaned_data.get("attachment")
-        if not upload:
-            return None
-        suffix = PurePath(upload.name or "").suffix.lower()
-        if suffix not in EVIDENCE_SIGNATURES:
-            raise forms.ValidationError("附件只能是 PDF、JPG 或 PNG 文件，请转换格式后再上传。")
-        if (upload.size or 0) > EVIDENCE_MAX_BYTES:
-            raise forms.ValidationError("附件不能超过 10 MB，请压缩或分页扫描后再上传。")
-        signature = EVIDENCE_SIGNATURES[suffix]
-        upload.seek(0)
-        head = upload.read(len(signature))
-        upload.seek(0)
-        if head != signature:
-            raise forms.ValidationError("文件内容与扩展名不符，请重新选择。")
-        # A random stored name: the name people give scans often holds the child's name.
-        upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
-        return upload
+        return clean_evidence(self.cleaned_data.get("attachment"), label="附件")
 
 
 class EvaluationForm(forms.Form):
@@ -639,23 +621,17 @@ def identification_visit_attachment(request: HttpRequest, pk: int) -> FileRespon
     """A visit record's scan: papers about a minor's family, so each download is logged."""
     actor = actor_of(request)
     visit = services.get_visit_for(actor, pk)
-    if not visit.attachment:
-        raise Http404("该走访记录没有附件。")
-    try:
-        handle = visit.attachment.open("rb")
-    except FileNotFoundError:
-        raise Http404("附件文件已不在存储中，请联系系统管理员。") from None
-    record_export(
-        "identification.visit_attachment_downloaded",
+    return audited_download(
+        visit.attachment,
         actor=actor,
+        action="identification.visit_attachment_downloaded",
         perm=VIEW,
         filters={"home_visit": visit.pk},
-        rows=1,
         org_unit=visit.student.school,
         subject=visit.student,
+        filename=f"走访记录{visit.pk}",
+        label="附件",
     )
-    suffix = PurePosixPath(visit.attachment.name or "").suffix.lower()
-    return FileResponse(handle, as_attachment=True, filename=f"走访记录{visit.pk}{suffix}")
 
 
 urlpatterns = [

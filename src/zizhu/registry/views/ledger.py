@@ -8,33 +8,24 @@ checking and writing; these views only collect, confirm and route.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from zizhu.core.errors import DomainError, NotPermitted, OutOfReach
+from zizhu.core.files import EVIDENCE_ACCEPT, audited_download
 from zizhu.core.http import actor_of
 from zizhu.core.models import User
 from zizhu.core.reach import get_for, require_permission, scope_for
-from zizhu.core.services import record_export
-from zizhu.registry.forms import EVIDENCE_ACCEPT, StatusChangeForm
+from zizhu.registry.forms import StatusChangeForm
 from zizhu.registry.models import ChangeKind, StatusChange, Student, StudentStatus
 from zizhu.registry.services import record_status_change
 
 # The submit buttons name the step: the form posts "review", the confirmation page posts
 # "confirm" (record) or "edit" (back to the form with what was typed).
 _REVIEW, _CONFIRM, _EDIT = "review", "confirm", "edit"
-
-_EVIDENCE_TYPES = {
-    ".pdf": "application/pdf",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-}
 
 
 @require_http_methods(["GET", "POST"])
@@ -130,25 +121,14 @@ def ledger_evidence(request: HttpRequest, pk: int) -> FileResponse:
         perm="student:view",
         pk=pk,
     )
-    if not entry.evidence:
-        raise Http404("该条异动记录没有上传证明材料。")
-    try:
-        handle = entry.evidence.open("rb")
-    except FileNotFoundError:
-        raise Http404("证明材料文件已不在存储中，请联系系统管理员。") from None
-    record_export(
-        "ledger.evidence_downloaded",
+    return audited_download(
+        entry.evidence,
         actor=actor,
+        action="ledger.evidence_downloaded",
         perm="student:view",
         filters={"ledger": entry.pk},
-        rows=1,
         org_unit=entry.student.school,
         subject=entry.student,
-    )
-    suffix = PurePosixPath(entry.evidence.name or "").suffix.lower()
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"学籍异动{entry.pk}-证明材料{suffix}",
-        content_type=_EVIDENCE_TYPES.get(suffix, "application/octet-stream"),
+        filename=f"学籍异动{entry.pk}-证明材料",
+        label="证明材料",
     )

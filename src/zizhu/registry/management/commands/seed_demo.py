@@ -36,6 +36,10 @@ class Command(BaseCommand):
                 from zizhu.aid.demo import seed_aid_demo
 
                 aid = seed_aid_demo(seed=options["seed"])
+                # Clues in every state, two of them overdue and escalated (issue 5).
+                from zizhu.cases.demo import seed_demo_clues
+
+                clues = seed_demo_clues(seed=options["seed"])
         except DomainError as error:
             raise CommandError(error.message) from None
         elapsed = time.monotonic() - started
@@ -49,4 +53,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"资助演示数据：{aid['applications']} 份申请（覆盖全部状态）、"
             f"{aid['notices']} 份公示、{aid['awards']} 条资助记录。"
+        )
+        self.stdout.write(
+            f"问题线索演示数据：{clues.clues} 条线索（覆盖全部状态），"
+            f"其中 {clues.escalated} 条逾期已督办。"
         )
