@@ -25,9 +25,13 @@ from tests.cases.test_handling import (  # noqa: F401
     submitted,
     verify,
 )
+from tests.factories import StudentFactory
 from zizhu.aid.models import AwardStatus
 from zizhu.aid.rules import next_month
 from zizhu.cases.models import Clue, ClueStatus, FamilyAnswer, Opinion, ReplyMethod
+from zizhu.cases.services import handling as svc
+from zizhu.cases.services.intake import submit_public_report
+from zizhu.core.errors import DomainError
 from zizhu.core.models import AuditEntry, OrgUnit, User
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +224,48 @@ def test_the_investigation_form_refuses_a_file_that_is_not_what_it_claims(
 
     assert response.status_code == 400
     assert not assigned.investigations.exists()
+
+
+def test_the_school_finds_and_names_the_student_of_a_public_report(
+    login: Callable[[User], Client],
+    district_officer: User,
+    officer_a: User,
+    officer_b: User,
+    principal_a: User,
+    school_a: OrgUnit,
+    award: Any,
+) -> None:
+    clue, _ = submit_public_report(
+        allegation="邾城某小学张小花家里开了两家商店，却领取了生活补助。", school=school_a, ip=None
+    )
+    clue = svc.assign_clue(clue, actor=district_officer, school=school_a)
+    student = award.student
+    url = action("student", clue)
+
+    assert login(officer_b).post(url, {"student": student.pk}).status_code == 404
+    assert (
+        login(principal_a).get(page(clue) + "?q=张小花").content.decode().count("列为涉及学生：")
+        == 0
+    )
+    client = login(officer_a)
+    body = client.get(page(clue) + "?q=张小花").content.decode()
+    assert f"列为涉及学生：{student.name}" in body
+    client.post(url, {"student": student.pk})
+
+    assert list(clue.students.all()) == [student]
+    assert AuditEntry.objects.filter(action="clue.student_named").count() == 1
+    body = client.get(page(clue)).content.decode()
+    assert f'<option value="{award.pk}">' in body
+
+
+def test_a_student_of_another_school_cannot_be_named(
+    district_officer: User, school_a: OrgUnit, school_b: OrgUnit
+) -> None:
+    clue, _ = submit_public_report(
+        allegation="某小学学生家里开了两家商店。", school=school_a, ip=None
+    )
+    other = StudentFactory(school=school_b)
+
+    with pytest.raises(DomainError, match="不是"):
+        svc.add_clue_student(clue, actor=district_officer, student=other)
+    assert not clue.students.exists()

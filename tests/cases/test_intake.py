@@ -206,8 +206,11 @@ def test_attachments_are_checked_and_stored_under_random_names(
     clue = register_clue(
         actor=district_officer, channel=Channel.LETTER, allegation=ALLEGATION, attachments=[scan]
     )
-    [stored] = clue.source_ref["attachments"]
-    assert "张小明" not in stored["path"]
+    [stored] = clue.attachments.all()
+    assert "张小明" not in stored.file.name
+    assert stored.label == "附件1.pdf"
+    assert stored.uploaded_by == district_officer
+    assert "attachments" not in clue.source_ref
     fake = SimpleUploadedFile("x.pdf", b"MZ not a pdf", content_type="application/pdf")
     with pytest.raises(DomainError, match="扩展名"):
         register_clue(

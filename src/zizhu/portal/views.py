@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zizhu.aid.models import Notice
 from zizhu.aid.services.notices import (
@@ -31,12 +31,14 @@ from zizhu.aid.services.notices import (
     public_entries,
     raise_objection,
 )
+from zizhu.cases.services.handling import TEXT_MAX as APPEAL_MAX
 from zizhu.cases.services.intake import (
     ALLEGATION_MAX,
     NAME_MAX,
     PUBLIC_ALLEGATION_MIN,
     WHO_MAX,
     active_schools,
+    appeal_by_lookup,
     submit_public_report,
     track_clue,
 )
@@ -300,6 +302,35 @@ class TrackForm(forms.Form):
     )
 
 
+class AppealForm(TrackForm):
+    """The appeal carries the number and code in its body: they are checked again on every
+    appeal, and never put into an address."""
+
+    text = forms.CharField(
+        label="申诉内容",
+        max_length=APPEAL_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": "请填写申诉内容：对处理结果哪里有异议、有什么新的情况。",
+            "max_length": f"申诉内容不能超过 {APPEAL_MAX} 个字，请精简后再提交。",
+        },
+    )
+
+
+def _track_page(
+    request: HttpRequest, form: TrackForm, progress: Any, appeal_form: AppealForm | None = None
+) -> HttpResponse:
+    if progress is not None and progress.appeal_open and appeal_form is None:
+        appeal_form = AppealForm(
+            initial={"number": progress.number, "code": form.cleaned_data.get("code", "")}
+        )
+    return render(
+        request,
+        "portal/track.html",
+        {**_base_context(), "form": form, "progress": progress, "appeal_form": appeal_form},
+    )
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
@@ -313,6 +344,34 @@ def track(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as error:
             form.add_error(None, error.message)
-    return render(
-        request, "portal/track.html", {**_base_context(), "form": form, "progress": progress}
-    )
+    return _track_page(request, form, progress)
+
+
+@never_cache
+@require_POST
+def appeal(request: HttpRequest) -> HttpResponse:
+    """The appeal from the tracking page. The pair is checked first, as a lookup (a wrong
+    pair counts against the address like one), then again by the appeal service itself."""
+    ip = client_ip(request)
+    lookup = TrackForm(request.POST)
+    if not lookup.is_valid():
+        return _track_page(request, lookup, None)
+    number, code = lookup.cleaned_data["number"], lookup.cleaned_data["code"]
+    try:
+        progress = track_clue(number, code, ip=ip)
+    except DomainError as error:
+        lookup.add_error(None, error.message)
+        return _track_page(request, lookup, None)
+    appeal_form = AppealForm(request.POST)
+    if appeal_form.is_valid():
+        try:
+            progress = appeal_by_lookup(number, code, text=appeal_form.cleaned_data["text"], ip=ip)
+        except DomainError as error:
+            appeal_form.add_error(None, error.message)
+        else:
+            return render(
+                request,
+                "portal/track.html",
+                {**_base_context(), "form": TrackForm(), "progress": progress, "appealed": True},
+            )
+    return _track_page(request, lookup, progress, appeal_form)

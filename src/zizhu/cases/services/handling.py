@@ -51,6 +51,7 @@ from zizhu.core.models import OrgUnit, UnitKind, User
 from zizhu.core.notifications import notify_unit
 from zizhu.core.reach import permissions_of, require_permission, scope_for
 from zizhu.core.services import require_certified
+from zizhu.registry.models import Student
 
 TEXT_MAX = 2000
 SHORT_MAX = 100
@@ -224,6 +225,28 @@ def _require_verifier(actor: User, clue: Clue) -> None:
     # An unassigned clue is verified only by the district handling it itself.
     if clue.status == ClueStatus.RECEIVED and not scope_for(actor, "clue:assign").everything:
         raise NotPermitted("该线索尚未分派，由区资助中心分派或自行核查。")
+
+
+@transaction.atomic
+def add_clue_student(clue: Clue, *, actor: User, student: Student) -> Clue:
+    """Name a student the clue concerns. A public report describes them only in words; the
+    verifier (the school, or the district handling the clue itself) finds the student in the
+    register, so the verification and the decision can act on the student's award."""
+    clue = _lock(clue)
+    _require_verifier(actor, clue)
+    if not Student.objects.visible_to(actor).filter(pk=student.pk).exists():
+        raise NotPermitted("所选学生不在您的管辖范围内。")
+    if clue.school is not None and student.school_id != clue.school_id:
+        raise DomainError(f"{student.name}不是{clue.school.name}的学生，请重新选择。")
+    clue.students.add(student)
+    audit.record(
+        "clue.student_named",
+        actor=actor,
+        subject=clue,
+        org_unit=clue.school,
+        after={"student": student.pk},
+    )
+    return clue
 
 
 @transaction.atomic

@@ -23,13 +23,22 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from zizhu.aid.models import Objection
-from zizhu.cases.models import Channel, Clue, ClueEvent, ClueReporter, ClueStatus, Reply
+from zizhu.cases.models import (
+    Channel,
+    Clue,
+    ClueAttachment,
+    ClueEvent,
+    ClueReporter,
+    ClueStatus,
+    Decision,
+    Reply,
+)
+from zizhu.cases.services.handling import appeal_deadline, lodge_appeal
 from zizhu.core import audit
 from zizhu.core.crypto import blind_index
 from zizhu.core.errors import DomainError, NotPermitted
@@ -119,16 +128,26 @@ def _check_attachment(upload: File[bytes]) -> str:
     return f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
 
 
-def _store_attachments(
-    attachments: Sequence[File[bytes]], *, received_on: date
-) -> list[dict[str, str]]:
+def _check_attachments(attachments: Sequence[File[bytes]]) -> list[str]:
+    """Every file checked before anything is written; returns their random stored names."""
     if len(attachments) > ATTACHMENT_MAX_COUNT:
         raise DomainError(f"附件最多 {ATTACHMENT_MAX_COUNT} 个，请合并后再上传。")
-    names = [_check_attachment(upload) for upload in attachments]
-    stored: list[dict[str, str]] = []
-    for upload, name in zip(attachments, names, strict=True):
-        path = default_storage.save(f"clues/{received_on:%Y/%m}/{name}", upload)
-        stored.append({"path": path, "label": f"附件{len(stored) + 1}{PurePath(name).suffix}"})
+    return [_check_attachment(upload) for upload in attachments]
+
+
+def _store_attachments(
+    clue: Clue, attachments: Sequence[File[bytes]], names: Sequence[str], *, actor: User | None
+) -> list[ClueAttachment]:
+    """One row per file, in the clue's transaction. A rollback leaves the stored file behind
+    without a row: unreachable, and never shown."""
+    stored: list[ClueAttachment] = []
+    for number, (upload, name) in enumerate(zip(attachments, names, strict=True), start=1):
+        attachment = ClueAttachment(
+            clue=clue, label=f"附件{number}{PurePath(name).suffix}", uploaded_by=actor
+        )
+        attachment.file.save(name, upload, save=False)
+        attachment.save()
+        stored.append(attachment)
     return stored
 
 
@@ -187,6 +206,8 @@ def _create(
     received_on: date,
     actor: User | None,
     actor_label: str = "",
+    attachments: Sequence[File[bytes]] = (),
+    attachment_names: Sequence[str] = (),
     **extra: Any,
 ) -> Clue:
     clue = _insert_numbered(
@@ -207,6 +228,7 @@ def _create(
         name=reporter.name or None,
         contact=reporter.contact or None,
     )
+    stored = _store_attachments(clue, attachments, attachment_names, actor=actor)
     ClueEvent.objects.create(
         clue=clue, from_status="", to_status=ClueStatus.RECEIVED, actor=actor, note="受理"
     )
@@ -227,7 +249,7 @@ def _create(
             "anonymous": reporter.anonymous,
             "contact_left": bool(reporter.contact),
             "objection": clue.objection_id,
-            "attachments": len(clue.source_ref.get("attachments", [])),
+            "attachments": len(stored),
         },
     )
     return clue
@@ -314,9 +336,7 @@ def register_clue(
     received_on = received_on or today
     if received_on > today:
         raise DomainError("受理日期不能晚于今天。")
-    ref = dict(source_ref or {})
-    if attachments:
-        ref["attachments"] = _store_attachments(attachments, received_on=received_on)
+    names = _check_attachments(attachments)
     return _create(
         channel=channel,
         allegation=allegation,
@@ -325,7 +345,9 @@ def register_clue(
         reporter=_staff_reporter(reporter_name, reporter_contact, anonymous),
         received_on=received_on,
         actor=actor,
-        source_ref=ref,
+        attachments=attachments,
+        attachment_names=names,
+        source_ref=dict(source_ref or {}),
     )
 
 
@@ -502,6 +524,11 @@ class PublicProgress:
     updated_on: date
     closed_on: date | None
     replies: list[PublicReply]
+    # The latest decision's public outcome (二(二)4, "必要时应以适当方式予以公示"), when set.
+    outcome: str = ""
+    # A closed clue: the last day to appeal, and whether that day has not yet passed.
+    appeal_until: date | None = None
+    appeal_open: bool = False
 
 
 TRACK_FAILED = "线索编号或查询码不正确。请核对后重试；如遗失查询码，请拨打监督电话咨询。"
@@ -515,6 +542,13 @@ def _check_track_rate(ip: str | None) -> None:
 def _progress(clue: Clue) -> PublicProgress:
     last = clue.events.order_by("-at", "-id").values_list("at", flat=True).first()
     replies = Reply.objects.filter(clue=clue).order_by("replied_on", "id")
+    outcome = (
+        Decision.objects.filter(clue=clue)
+        .order_by("-decided_at", "-pk")
+        .values_list("public_outcome", flat=True)
+        .first()
+    )
+    until = appeal_deadline(clue) if clue.status == ClueStatus.CLOSED else None
     return PublicProgress(
         number=clue.number,
         stage=PUBLIC_STAGE[clue.status],
@@ -522,12 +556,15 @@ def _progress(clue: Clue) -> PublicProgress:
         updated_on=timezone.localdate(last) if last else clue.received_on,
         closed_on=timezone.localdate(clue.closed_at) if clue.closed_at else None,
         replies=[PublicReply(r.replied_on, r.get_method_display(), r.content) for r in replies],
+        outcome=outcome or "",
+        appeal_until=until,
+        appeal_open=until is not None and timezone.localdate() <= until,
     )
 
 
-def track_clue(number: str, code: str, *, ip: str | None) -> PublicProgress:
-    """The progress of one clue for whoever holds its number and lookup code. A wrong pair,
-    whichever half is wrong, gets the same answer and counts against the address."""
+def _verified_clue(number: str, code: str, *, ip: str | None) -> Clue:
+    """The clue whose number and lookup code both match. A wrong pair, whichever half is
+    wrong, gets the same answer and counts against the address."""
     _check_track_rate(ip)
     clue = (
         Clue.objects.filter(number=(number or "").strip().upper())
@@ -539,4 +576,22 @@ def track_clue(number: str, code: str, *, ip: str | None) -> PublicProgress:
     if clue is None or not hmac.compare_digest(clue.lookup_code_hash, given):
         _count(_hour_key("track-failures", ip))
         raise DomainError(TRACK_FAILED)
+    return clue
+
+
+def track_clue(number: str, code: str, *, ip: str | None) -> PublicProgress:
+    """The progress of one clue for whoever holds its number and lookup code."""
+    return _progress(_verified_clue(number, code, ip=ip))
+
+
+def appeal_by_lookup(number: str, code: str, *, text: str, ip: str | None) -> PublicProgress:
+    """The reporter's appeal from the tracking page (二(二)4, issue 5 "Appeal"). The number
+    and code are checked again here, as on every lookup: the appeal form carries them in
+    its body, never in the address, and a forged pair counts against the address."""
+    clue = _verified_clue(number, code, ip=ip)
+    if clue.status != ClueStatus.CLOSED:
+        # The staff wording names internal stages; the public gets the plain rule.
+        raise DomainError("线索尚未办结，办结后对处理结果有异议的，可在申诉期内申诉。")
+    lodge_appeal(clue, text=text)
+    clue.refresh_from_db()
     return _progress(clue)

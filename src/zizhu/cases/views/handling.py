@@ -8,17 +8,15 @@ the result. Every read goes through `Clue.objects` with `get_for`, so a clue out
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date
-from pathlib import PurePath, PurePosixPath
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -37,15 +35,13 @@ from zizhu.cases.models import (
 )
 from zizhu.cases.services import handling as svc
 from zizhu.core.errors import DomainError, NotPermitted, OutOfReach
+from zizhu.core.files import EVIDENCE_ACCEPT, audited_download, clean_evidence
 from zizhu.core.http import actor_of
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for
-from zizhu.core.services import record_export
-from zizhu.registry.forms import EVIDENCE_ACCEPT, EVIDENCE_MAX_BYTES, EVIDENCE_SIGNATURES
 from zizhu.registry.models import Student
 
 _CONFIRM = "confirm"
-_ATTACHMENT_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
@@ -120,23 +116,7 @@ class InvestigationForm(forms.Form):
         return _no_future(self.cleaned_data["done_on"])
 
     def clean_attachment(self) -> UploadedFile | None:
-        upload: UploadedFile | None = self.cleaned_data.get("attachment")
-        if not upload:
-            return None
-        suffix = PurePath(upload.name or "").suffix.lower()
-        if suffix not in EVIDENCE_SIGNATURES:
-            raise forms.ValidationError("附件只能是 PDF、JPG 或 PNG 文件，请转换格式后再上传。")
-        if (upload.size or 0) > EVIDENCE_MAX_BYTES:
-            raise forms.ValidationError("附件不能超过 10 MB，请压缩或分页扫描后再上传。")
-        signature = EVIDENCE_SIGNATURES[suffix]
-        upload.seek(0)
-        head = upload.read(len(signature))
-        upload.seek(0)
-        if head != signature:
-            raise forms.ValidationError("文件内容与扩展名不符，不是有效的 PDF、JPG 或 PNG 文件。")
-        # A scan's own name often holds the family's name: store it under a random one.
-        upload.name = f"{uuid.uuid4().hex}{'.jpg' if suffix == '.jpeg' else suffix}"
-        return upload
+        return clean_evidence(self.cleaned_data.get("attachment"), label="附件")
 
 
 class _AwardFields(forms.Form):
@@ -218,6 +198,23 @@ class ReplyForm(forms.Form):
 # --- the page -------------------------------------------------------------------------------
 
 
+STUDENT_SEARCH_LIMIT = 20
+
+
+def _student_candidates(clue: Clue, actor: User, query: str) -> list[Student]:
+    """Students the verifier may name: in reach, at the clue's school when it has one."""
+    if not query:
+        return []
+    found = Student.objects.visible_to(actor).filter(name__icontains=query).exclude(clues=clue)
+    if clue.school_id is not None:
+        found = found.filter(school_id=clue.school_id)
+    return list(
+        found.only("pk", "name", "grade", "class_name").order_by("name", "pk")[
+            :STUDENT_SEARCH_LIMIT
+        ]
+    )
+
+
 def _context(clue: Clue, actor: User, **forms_given: forms.Form) -> dict[str, Any]:
     actions = svc.available_actions(clue, actor)
     awards = _live_awards(clue, actor)
@@ -278,7 +275,36 @@ def _render(
 @require_GET
 def handling_clue(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
-    return _render(request, _get_clue(actor, pk), actor)
+    clue = _get_clue(actor, pk)
+    query = (request.GET.get("q") or "").strip()[:50]
+    context = _context(clue, actor)
+    context["student_query"] = query
+    if context["actions"].verify:
+        context["student_candidates"] = _student_candidates(clue, actor, query)
+    return render(request, "cases/handling_clue.html", context)
+
+
+@require_POST
+def handling_student(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    clue = _get_clue(actor, pk)
+    student_id = request.POST.get("student", "")
+    student = get_for(
+        actor,
+        Student.objects.visible_to(actor).only("pk", "name", "school_id"),
+        "school",
+        perm="student:view",
+        pk=student_id if student_id.isdigit() else 0,
+    )
+    try:
+        svc.add_clue_student(clue, actor=actor, student=student)
+    except (NotPermitted, OutOfReach):
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已将{student.name}列为本线索涉及的学生。")
+    return redirect("cases:handling_clue", pk=clue.pk)
 
 
 def _attempt(
@@ -468,41 +494,31 @@ def handling_attachment(request: HttpRequest, pk: int) -> FileResponse:
         perm="clue:view",
         pk=pk,
     )
-    if not investigation.attachment:
-        raise Http404("该调查记录没有附件。")
-    try:
-        handle = investigation.attachment.open("rb")
-    except FileNotFoundError:
-        raise Http404("附件文件已不在存储中，请联系系统管理员。") from None
-    record_export(
-        "clue.attachment_downloaded",
+    return audited_download(
+        investigation.attachment,
         actor=actor,
+        action="clue.attachment_downloaded",
         perm="clue:view",
         filters={"investigation": investigation.pk},
-        rows=1,
         org_unit=investigation.clue.school,
         subject=investigation.clue,
-    )
-    suffix = PurePosixPath(investigation.attachment.name or "").suffix.lower()
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"线索{investigation.clue.number}-调查{investigation.pk}{suffix}",
-        content_type=_ATTACHMENT_TYPES.get(suffix, "application/octet-stream"),
+        filename=f"线索{investigation.clue.number}-调查{investigation.pk}",
+        label="附件",
     )
 
 
 urlpatterns: list[URLPattern] = [
-    path("clues/<int:pk>/handling/", handling_clue, name="handling_clue"),
-    path("clues/<int:pk>/handling/assign/", handling_assign, name="handling_assign"),
-    path("clues/<int:pk>/handling/investigate/", handling_investigate, name="handling_investigate"),
-    path("clues/<int:pk>/handling/verify/", handling_verify, name="handling_verify"),
-    path("clues/<int:pk>/handling/send-back/", handling_send_back, name="handling_send_back"),
-    path("clues/<int:pk>/handling/decide/", handling_decide, name="handling_decide"),
-    path("clues/<int:pk>/handling/reply/", handling_reply, name="handling_reply"),
-    path("clues/<int:pk>/handling/close/", handling_close, name="handling_close"),
+    path("<int:pk>/handling/", handling_clue, name="handling_clue"),
+    path("<int:pk>/handling/assign/", handling_assign, name="handling_assign"),
+    path("<int:pk>/handling/investigate/", handling_investigate, name="handling_investigate"),
+    path("<int:pk>/handling/verify/", handling_verify, name="handling_verify"),
+    path("<int:pk>/handling/student/", handling_student, name="handling_student"),
+    path("<int:pk>/handling/send-back/", handling_send_back, name="handling_send_back"),
+    path("<int:pk>/handling/decide/", handling_decide, name="handling_decide"),
+    path("<int:pk>/handling/reply/", handling_reply, name="handling_reply"),
+    path("<int:pk>/handling/close/", handling_close, name="handling_close"),
     path(
-        "clues/investigations/<int:pk>/attachment/",
+        "investigations/<int:pk>/attachment/",
         handling_attachment,
         name="handling_attachment",
     ),

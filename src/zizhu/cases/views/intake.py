@@ -11,14 +11,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from zizhu.cases.models import Channel, Clue, ClueStatus, PortalPage
+from zizhu.cases.models import Channel, Clue, ClueAttachment, ClueStatus, PortalPage
+from zizhu.cases.services.handling import available_actions
 from zizhu.cases.services.intake import (
     ALLEGATION_MAX,
     ATTACHMENT_ACCEPT,
@@ -33,6 +34,7 @@ from zizhu.cases.services.intake import (
 )
 from zizhu.cases.services.portal_pages import BODY_MAX, TITLE_MAX, save_portal_page
 from zizhu.core.errors import DomainError, NotPermitted, OutOfReach
+from zizhu.core.files import audited_download
 from zizhu.core.http import actor_of, paginate, query_without_page
 from zizhu.core.models import OrgUnit, User
 from zizhu.core.reach import get_for, has_permission, require_permission
@@ -53,7 +55,9 @@ def _schools(actor: User, perm: str) -> QuerySet[OrgUnit]:
 
 
 def _get_clue(actor: User, pk: int) -> Clue:
-    queryset = Clue.objects.select_related("school", "created_by", "objection__notice")
+    queryset = Clue.objects.visible_to(actor).select_related(
+        "school", "created_by", "objection__notice"
+    )
     return get_for(actor, queryset, "school", perm="clue:view", pk=pk)
 
 
@@ -281,7 +285,8 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "clue": clue,
             "students": students,
             "events": clue.events.select_related("actor").order_by("at", "id"),
-            "attachments": clue.source_ref.get("attachments", []),
+            "attachments": clue.attachments.only("pk", "label", "clue_id"),
+            "can_act": available_actions(clue, actor).any,
             "reachable": reporter_reachable(clue),
             "can_reveal": can_reveal_reporter(actor, clue),
             "overdue": clue.status != ClueStatus.CLOSED
@@ -309,6 +314,29 @@ def intake_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("cases:intake_detail", pk=clue.pk)
     return render(request, "cases/intake_reporter.html", {"clue": clue, "reporter": reporter})
+
+
+@never_cache
+@require_GET
+def intake_attachment(request: HttpRequest, pk: int, attachment_pk: int) -> FileResponse:
+    """A file that came with the clue, for those who reach the clue; every download logged
+    (the scans often show a family's circumstances)."""
+    actor = actor_of(request)
+    clue = _get_clue(actor, pk)
+    attachment = ClueAttachment.objects.filter(clue=clue, pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404("该附件不存在。")
+    return audited_download(
+        attachment.file,
+        actor=actor,
+        action="clue.attachment_downloaded",
+        perm="clue:view",
+        filters={"attachment": attachment.pk},
+        org_unit=clue.school,
+        subject=clue,
+        filename=f"线索{clue.number}-附件{attachment.pk}",
+        label="附件",
+    )
 
 
 # --- the portal's policy pages ---------------------------------------------------------------
@@ -362,6 +390,11 @@ urlpatterns: list[URLPattern] = [
     path("new/", intake_register, name="intake_register"),
     path("<int:pk>/", intake_detail, name="intake_detail"),
     path("<int:pk>/reporter/", intake_reveal, name="intake_reveal"),
+    path(
+        "<int:pk>/attachments/<int:attachment_pk>/",
+        intake_attachment,
+        name="intake_attachment",
+    ),
     path("portal-pages/", intake_pages, name="intake_pages"),
     path("portal-pages/<int:pk>/", intake_page_edit, name="intake_page_edit"),
 ]
