@@ -24,6 +24,8 @@ from pathlib import Path
 STUDENTS = int(os.environ.get("ZIZHU_BENCH_STUDENTS", "200000"))
 PORT = 8765
 CONNECTIONS, SECONDS = 20, 30
+# One sync worker per core: PostgreSQL runs on the same two cores.
+WORKERS = int(os.environ.get("ZIZHU_BENCH_WORKERS", "2"))
 
 WRK_SCRIPT = """
 local paths = {%s}
@@ -80,7 +82,7 @@ def _start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
             str(gunicorn),
             "zizhu.config.wsgi:application",
             f"--bind=127.0.0.1:{PORT}",
-            "--workers=3",
+            f"--workers={WORKERS}",
             "--log-level=warning",
         ],
         env=env,

@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from zizhu.core.models import User
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
 PER_PAGE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,7 +32,7 @@ def actor_of(request: HttpRequest) -> User:
 COUNT_CAP = 10_000
 
 
-class CappedPaginator(Paginator[M]):
+class CappedPaginator(Paginator[T]):
     """Counts at most COUNT_CAP + 1 rows. An exact COUNT(*) over a district's 200,000
     students costs more than the page itself; past the cap the page says "超过 10000 条" and
     people narrow the search instead of paging."""
@@ -50,8 +51,8 @@ class CappedPaginator(Paginator[M]):
 
 
 def paginate(
-    request: HttpRequest, queryset: models.QuerySet[M], per_page: int = PER_PAGE
-) -> Page[M]:
+    request: HttpRequest, queryset: models.QuerySet[Any, T], per_page: int = PER_PAGE
+) -> Page[T]:
     """The requested page; out-of-range or malformed page numbers fall back to the nearest."""
     return CappedPaginator(queryset, per_page).get_page(request.GET.get("page"))
 

@@ -16,7 +16,7 @@ from zizhu.core.errors import InvalidIdNumber
 from zizhu.core.files import clean_evidence
 from zizhu.core.idnumbers import parse_id_number
 from zizhu.core.models import OrgUnit
-from zizhu.core.widgets import FastSelect
+from zizhu.core.widgets import FastSelect, FastTextInput
 from zizhu.registry.models import CHANGE_RULES, ChangeKind, Post, Student, StudentStatus
 
 # Sort keys a person may pick; anything else falls back to the register's default order.
@@ -62,15 +62,21 @@ class StudentSearchForm(forms.Form):
     """
 
     name = forms.CharField(
-        label="姓名", required=False, max_length=64, help_text="按姓名开头查找，可只输入姓氏"
+        label="姓名",
+        required=False,
+        max_length=64,
+        help_text="按姓名开头查找，可只输入姓氏",
+        widget=FastTextInput,
     )
-    id_number = forms.CharField(label="身份证号", required=False, max_length=32)
+    id_number = forms.CharField(
+        label="身份证号", required=False, max_length=32, widget=FastTextInput
+    )
     idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     school = SchoolChoiceField(
         label="学校", queryset=OrgUnit.objects.none(), required=False, empty_label="全部学校"
     )
-    grade = forms.CharField(label="年级", required=False, max_length=20)
-    class_name = forms.CharField(label="班级", required=False, max_length=20)
+    grade = forms.CharField(label="年级", required=False, max_length=20, widget=FastTextInput)
+    class_name = forms.CharField(label="班级", required=False, max_length=20, widget=FastTextInput)
     status = forms.ChoiceField(
         widget=FastSelect,
         label="学籍状态",
