@@ -115,7 +115,7 @@ def _run(name: str, workdir: Path) -> Result | None:
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):
             label, measured, limit, unit = json.loads(line[7:])
-            return Result(label, measured, limit, unit)
+            return Result(f"{label} [{kind}]", measured, limit, unit)
         print(f"  {line}")
     print(process.stderr[-3000:], file=sys.stderr)
     print(f"{name}: FAILED TO RUN (exit {process.returncode})")
