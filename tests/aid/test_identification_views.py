@@ -428,3 +428,29 @@ def test_principal_sees_the_page_but_not_the_forms(
     assert "张小花" in page
     assert "录入走访记录" not in page
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/", "https://evil.example/", "//evil.example"])
+def test_decide_never_redirects_off_site(
+    login: Callable[[User], Client],
+    officer_a: User,
+    alice: Student,
+    alice_proposal: CategoryProposal,
+    target: str,
+) -> None:
+    response = login(officer_a).post(
+        decide_url(alice_proposal), {"decision": "confirm", "note": "已核", "next": target}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == student_url(alice)
+
+
+def test_decide_returns_to_a_page_on_this_site(
+    login: Callable[[User], Client], officer_a: User, alice_proposal: CategoryProposal
+) -> None:
+    response = login(officer_a).post(
+        decide_url(alice_proposal), {"decision": "confirm", "note": "已核", "next": PROPOSALS}
+    )
+
+    assert response["Location"] == PROPOSALS

@@ -678,3 +678,17 @@ def test_decided_clue_without_reply_is_on_the_repliers_list(
         content="已答复。",
     )
     assert not any(submitted.number in t for t in _titles(officer_a))
+
+
+def test_a_clue_is_assigned_only_to_the_school_of_its_students(
+    district_officer: User, school_a: OrgUnit, school_b: OrgUnit
+) -> None:
+    clue = Clue.objects.create(
+        number="XZ2026999901", channel="hotline", allegation="测试", received_on=date(2026, 11, 2)
+    )
+    clue.students.add(StudentFactory(school=school_a))
+    with pytest.raises(DomainError, match="不在所选学校"):
+        svc.assign_clue(clue, actor=district_officer, school=school_b)
+    clue.students.add(StudentFactory(school=school_b))
+    with pytest.raises(DomainError, match="多所学校"):
+        svc.assign_clue(clue, actor=district_officer, school=school_a)

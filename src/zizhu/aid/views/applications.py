@@ -189,7 +189,8 @@ def application_create(request: HttpRequest) -> HttpResponse:
         actor, Student.objects.select_related("school"), "school", perm=CREATE, pk=student_pk
     )
     identification = (
-        Identification.objects.filter(student=student, school_year=year, revoked_at__isnull=True)
+        Identification.objects.visible_to(actor, CREATE)
+        .filter(student=student, school_year=year, revoked_at__isnull=True)
         .select_related("tier", "category")
         .first()
     )

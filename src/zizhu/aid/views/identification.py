@@ -21,6 +21,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zizhu.aid.models import (
@@ -407,8 +408,13 @@ def identification_run(request: HttpRequest) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    # Django's own check: a prefix test lets "/\evil.example" through, which browsers
+    # follow to another host.
     target = request.POST.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else fallback
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else fallback
 
 
 @require_POST

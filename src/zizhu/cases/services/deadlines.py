@@ -130,6 +130,14 @@ def remind_due_today(clue: Clue, *, today: date) -> int | None:
         note=REMINDER_NOTE,
         due_on=today,
     )
+    audit.record(
+        "clue.due_today_reminded",
+        actor=None,
+        actor_label="系统督办",
+        subject=locked,
+        org_unit=locked.school,
+        after={"status": locked.status, "due_on": today},
+    )
     unit = locked.school if locked.status == ClueStatus.ASSIGNED else None
     unit = unit or _district_of(locked.school)
     if unit is None:

@@ -169,6 +169,13 @@ def assign_clue(clue: Clue, *, actor: User, school: OrgUnit | None = None, note:
         return _keep_at_district(clue, actor=actor, note=note)
     if school.kind != UnitKind.SCHOOL:
         raise DomainError("线索只能分派给学校（幼儿园），请重新选择。")
+    # A school verifies only its own students: the allegation names them, so a clue about
+    # students of several schools (or of another school) stays at the district.
+    named = set(clue.students.values_list("school_id", flat=True))
+    if len(named) > 1:
+        raise DomainError("该线索涉及多所学校的学生，请由区资助中心自行核查，或拆分后分别分派。")
+    if named and school.pk not in named:
+        raise DomainError("该线索涉及的学生不在所选学校，请选择学生所在学校。")
     clue = move_clue(
         clue, ClueStatus.ASSIGNED, actor=actor, note=note or "分派学校核查", school=school
     )

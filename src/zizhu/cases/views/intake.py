@@ -276,7 +276,15 @@ def _panels(request: HttpRequest, clue: Clue, actor: User) -> list[Panel]:
 def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     clue = _get_clue(actor, pk)
-    students = clue.students.select_related("school").defer(*STUDENT_SECRETS).order_by("name")
+    # Within reach only: a clue naming students of several schools may be assigned to one of
+    # them, whose officers must not learn who else is named.
+    students = (
+        Student.objects.visible_to(actor)
+        .filter(clues=clue)
+        .select_related("school")
+        .defer(*STUDENT_SECRETS)
+        .order_by("name")
+    )
     today = timezone.localdate()
     return render(
         request,
