@@ -20,6 +20,7 @@ ROLE_UNIT_KIND: dict[str, str] = {
 
 _READ = frozenset(
     {
+        "payment:view",
         "clue:view",
         "orgunit:view",
         "student:view",
@@ -66,6 +67,10 @@ _DISTRICT_AID = frozenset(
         "clue:decide",
         "clue:reply",
         "portal:edit",
+        # Money (issue 7): the officer prepares batches and funds; the head approves.
+        "payment:manage",
+        "fund:manage",
+        "recovery:manage",
     }
 )
 _OVERSIGHT = _READ | {"audit:view", "audit:export"}
@@ -90,6 +95,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "aid:configure",
         "award:change",
         "portal:edit",
+        "payment:approve",
+        "fund:manage",
         "student:export",
         "pii:reveal",
         "certification:manage",

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "zizhu.sources",
     "zizhu.aid",
     "zizhu.cases",
+    "zizhu.payments",
     "zizhu.portal",
 ]
 
