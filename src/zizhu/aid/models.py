@@ -598,6 +598,10 @@ class AwardChange(models.Model):
     new_amount = models.DecimalField(
         "新年度金额", null=True, blank=True, max_digits=12, decimal_places=2
     )
+    # The amount before a tier change: payments compute each month at the amount in force.
+    old_amount = models.DecimalField(
+        "原年度金额", null=True, blank=True, max_digits=12, decimal_places=2
+    )
     new_school = models.ForeignKey(
         OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
