@@ -158,6 +158,7 @@ def _apply(
         if new_tier is None or new_tier.pk == award.tier_id:
             raise DomainError("请选择与当前不同的困难等级。")
         change.new_tier = new_tier
+        change.old_amount = award.annual_amount
         change.new_amount = annual_amount(
             award.programme, award.school_year, new_tier, award.student
         )
