@@ -289,3 +289,26 @@ def test_list_query_count_is_constant(
         response = client.get("/users/")
 
     assert len(response.context["page"].object_list) == 31
+
+
+def test_a_narrower_user_manager_stays_within_reach(
+    make_user: Callable[..., User],
+    school_a: OrgUnit,
+    school_b: OrgUnit,
+    officer_a: User,
+    officer_b: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the district's system administrator manages users today; were a town role to,
+    it would see and change only accounts of its own schools."""
+    from zizhu.core.permissions import ROLE_PERMISSIONS
+
+    granted = ROLE_PERMISSIONS[Role.TOWN_SUPERVISOR] | {"user:manage"}
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.TOWN_SUPERVISOR, granted)
+    manager = make_user("town_users", Role.TOWN_SUPERVISOR, school_a.parent)
+
+    visible = set(User.objects.visible_to(manager))
+    assert officer_a in visible and officer_b not in visible
+    services.assign_role(officer_a, actor=manager, role=Role.PRINCIPAL, org_unit=school_a)
+    with pytest.raises(NotPermitted, match="不在您的管辖范围内"):
+        services.assign_role(officer_b, actor=manager, role=Role.PRINCIPAL, org_unit=school_b)

@@ -72,6 +72,16 @@ class OrgUnit(models.Model):
 
 
 class UserManager(BaseUserManager["User"]):
+    def visible_to(self, actor: User, perm: str = "user:manage") -> models.QuerySet[User]:
+        """Accounts holding a post within the actor's reach; accounts without any post only
+        for district-wide managers."""
+        from zizhu.core.reach import scope_for
+
+        scope = scope_for(actor, perm)
+        if scope.everything:
+            return self.all()
+        return self.filter(assignments__org_unit_id__in=scope.unit_ids).distinct()
+
     def create_user(self, username: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(username=username, **extra)
         user.set_password(password)

@@ -68,6 +68,8 @@ def create_user(
 def assign_role(user: User, *, actor: User | None, role: str, org_unit: OrgUnit) -> RoleAssignment:
     if actor is not None:
         require_permission(actor, "user:manage")
+        if not scope_for(actor, "user:manage").covers(org_unit.pk):
+            raise NotPermitted("该单位不在您的管辖范围内，不能在此授予岗位。")
     if role not in ROLE_UNIT_KIND:
         raise DomainError(f"未知的角色“{role}”。")
     if ROLE_UNIT_KIND[role] != org_unit.kind:
@@ -93,6 +95,8 @@ def assign_role(user: User, *, actor: User | None, role: str, org_unit: OrgUnit)
 @transaction.atomic
 def revoke_role(assignment: RoleAssignment, *, actor: User) -> None:
     require_permission(actor, "user:manage")
+    if not scope_for(actor, "user:manage").covers(assignment.org_unit_id):
+        raise NotPermitted("该岗位所在单位不在您的管辖范围内。")
     audit.record(
         "role.revoked",
         actor=actor,

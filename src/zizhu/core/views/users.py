@@ -39,7 +39,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     require_permission(actor, "user:manage")
     form = UserFilterForm(request.GET or None)
-    users = User.objects.all()
+    users = User.objects.visible_to(actor)
     if form.is_valid():
         query = form.cleaned_data["q"].strip()
         if query:
@@ -182,7 +182,7 @@ ACTIONS: dict[str, Action] = {
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     require_permission(actor, "user:manage")
-    user = get_object_or_404(User, pk=pk)
+    user = get_object_or_404(User.objects.visible_to(actor), pk=pk)
     forms: dict[str, object] = {}
     if request.method == "POST":
         action = ACTIONS.get(request.POST.get("action", ""))
