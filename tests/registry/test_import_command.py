@@ -19,8 +19,8 @@ from tests.registry.test_imports import (
     student_id,
     xlsx_bytes,
 )
+from zizhu.core.cli import USER_ENV
 from zizhu.core.models import Job, JobStatus, OrgUnit, User
-from zizhu.registry.management.commands.import_register import USER_ENV
 from zizhu.registry.models import Guardian, RegisterImport, Student
 
 

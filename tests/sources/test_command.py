@@ -121,7 +121,7 @@ def test_report_path_can_be_given(tmp_path: Path, district_officer: User) -> Non
         (("tax", "{file}", "--as-of", "2026-10-31"), "未知的数据集"),
         (("deaths", "{missing}", "--as-of", "2026-10-31"), "找不到文件"),
         (("deaths", "{file}", "--as-of", "31/10/2026"), "YYYY-MM-DD"),
-        (("deaths", "{file}", "--as-of", "2026-10-31", "--user", "nobody"), "找不到启用中的用户"),
+        (("deaths", "{file}", "--as-of", "2026-10-31", "--user", "nobody"), "不存在或已停用"),
     ],
 )
 def test_bad_arguments_are_command_errors(

@@ -7,29 +7,17 @@ beside the file, or to --report) or the command could not run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zizhu.aid.services.migration import SUFFIXES, import_awards, summary_message
+from zizhu.core.cli import add_user_argument, command_actor
 from zizhu.core.errors import DomainError, ImportRejected
-from zizhu.core.models import User
 from zizhu.core.tabular import RowError, error_report_xlsx
 
-USER_ENV = "ZIZHU_CLI_USER"
 SHOWN_ERRORS = 20
-
-
-def _actor(username: str | None) -> User:
-    username = username or os.environ.get(USER_ENV)
-    if not username:
-        raise CommandError(f"请用 --user 指定导入人的用户名，或设置环境变量 {USER_ENV}。")
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"用户“{username}”不存在或已停用，请核对用户名。")
-    return user
 
 
 def _row_errors(rejection: ImportRejected) -> list[RowError]:
@@ -48,7 +36,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="受助学生文件（.csv 或 .xlsx）")
-        parser.add_argument("--user", help=f"导入人的用户名（默认取环境变量 {USER_ENV}）")
+        add_user_argument(parser)
         parser.add_argument("--report", help="错误报告的保存路径（默认与文件放在一起）")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -57,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(f"找不到文件“{path}”。")
         if path.suffix.lower() not in SUFFIXES:
             raise CommandError(f"“{path.name}”不是 CSV 或 XLSX 文件。")
-        actor = _actor(options["user"])
+        actor = command_actor(options["user"])
         try:
             summary = import_awards(path, path.name, actor=actor)
         except ImportRejected as rejection:

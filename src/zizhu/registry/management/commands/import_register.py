@@ -6,7 +6,6 @@ upload from the web, so the import shows on the job and import pages like any ot
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,11 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from python_calamine import CalamineWorkbook
 
+from zizhu.core.cli import add_user_argument, command_actor
 from zizhu.core.errors import DomainError
-from zizhu.core.models import Job, JobStatus, User
+from zizhu.core.models import Job, JobStatus
 from zizhu.registry.imports import KINDS, LABELS, SUFFIXES, run_register_import
 
-USER_ENV = "ZIZHU_CLI_USER"
 # File names the folder may hold, by kind: the Chinese name or the English key.
 NAMES = {kind: (LABELS[kind], kind) for kind in KINDS}
 SHOWN_ERRORS = 20
@@ -44,16 +43,6 @@ def find_register_files(directory: Path) -> dict[str, Path]:
     return found
 
 
-def _actor(username: str | None) -> User:
-    username = username or os.environ.get(USER_ENV)
-    if not username:
-        raise CommandError(f"请用 --user 指定导入人的用户名，或设置环境变量 {USER_ENV}。")
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"用户“{username}”不存在或已停用，请核对用户名。")
-    return user
-
-
 def _report_rows(content: bytes) -> list[list[Any]]:
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
     rows: list[list[Any]] = sheet.to_python()
@@ -68,14 +57,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory", help="存放学籍文件的文件夹")
-        parser.add_argument("--user", help=f"导入人的用户名（默认取环境变量 {USER_ENV}）")
+        add_user_argument(parser)
         parser.add_argument("--report", help="错误报告的保存路径（默认保存在该文件夹中）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         directory = Path(options["directory"])
         if not directory.is_dir():
             raise CommandError(f"找不到文件夹“{directory}”。")
-        actor = _actor(options["user"])
+        actor = command_actor(options["user"])
         files = find_register_files(directory)
         for kind, path in files.items():
             self.stdout.write(f"{LABELS[kind]}：{path.name}")

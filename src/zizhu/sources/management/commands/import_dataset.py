@@ -6,7 +6,6 @@ and exits with status 1, so scripts can tell "imported" from "fix the file".
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date
 from pathlib import Path
@@ -14,13 +13,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from zizhu.core.cli import add_user_argument, command_actor
 from zizhu.core.errors import DomainError, ImportRejected
-from zizhu.core.models import User
 from zizhu.core.tabular import RowError, error_report_xlsx
 from zizhu.sources.formats import FORMATS
 from zizhu.sources.services import import_dataset
-
-USER_ENV = "ZIZHU_CLI_USER"
 
 
 class Command(BaseCommand):
@@ -31,9 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="CSV 或 XLSX 文件")
         parser.add_argument("--as-of", required=True, help="数据截止日期，YYYY-MM-DD")
         parser.add_argument("--source", default=None, help="来源部门（默认按数据交换规范）")
-        parser.add_argument(
-            "--user", default=None, help=f"导入人的用户名（默认取环境变量 {USER_ENV}）"
-        )
+        add_user_argument(parser)
         parser.add_argument("--report", default=None, help="错误报告路径（默认 FILE.errors.xlsx）")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +39,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"找不到文件“{path}”。")
         as_of = _parse_date(options["as_of"])
-        actor = _actor(options["user"])
+        actor = command_actor(options["user"])
         started = time.monotonic()
         try:
             version = import_dataset(
@@ -78,13 +73,3 @@ def _parse_date(raw: str) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise CommandError(f"数据截止日期“{raw}”的格式应为 YYYY-MM-DD，如 2026-10-31。") from None
-
-
-def _actor(username: str | None) -> User:
-    username = username or os.environ.get(USER_ENV, "")
-    if not username:
-        raise CommandError(f"请用 --user 指定导入人的用户名，或设置环境变量 {USER_ENV}。")
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(f"找不到启用中的用户“{username}”。")
-    return user
