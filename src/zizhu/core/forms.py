@@ -5,12 +5,16 @@ Forms only parse and check input shape; the rules live in the services they feed
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
 
+from zizhu.core.crypto import Sensitive, blind_index
+from zizhu.core.errors import InvalidIdNumber
+from zizhu.core.idnumbers import parse_id_number
 from zizhu.core.models import OrgUnit, Role, Stage, User
 
 _EMPTY = [("", "全部")]
@@ -167,3 +171,37 @@ class AssignmentForm(forms.Form):
     def __init__(self, *args: Any, units: QuerySet[OrgUnit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _model_field(self, "org_unit").queryset = units
+
+
+_BLIND_INDEX = re.compile(r"[0-9a-f]{64}")
+
+
+class IdSearchMixin(forms.Form):
+    """A search by full ID number that never carries the number further than this form: it
+    is POSTed, checked, and turned into its blind index (`idh`), which is all that reaches
+    the address bar, logs or the database (architecture.md, "Personal data")."""
+
+    id_number = forms.CharField(label="身份证号", required=False, max_length=32)
+    idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def clean_id_number(self) -> str:
+        raw: str = self.cleaned_data["id_number"].strip()
+        if not raw:
+            return ""
+        try:
+            return parse_id_number(raw).value
+        except InvalidIdNumber as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_idh(self) -> str:
+        value: str = self.cleaned_data["idh"].strip().lower()
+        if value and not _BLIND_INDEX.fullmatch(value):
+            raise forms.ValidationError("身份证号查询条件已失效，请重新输入身份证号查询。")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        number = data.pop("id_number", "")
+        if number:
+            data["idh"] = blind_index(number, Sensitive.ID_NUMBER)
+        return data

@@ -10,11 +10,8 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
-from zizhu.core import crypto
-from zizhu.core.crypto import Sensitive
-from zizhu.core.errors import InvalidIdNumber
 from zizhu.core.files import clean_evidence
-from zizhu.core.idnumbers import parse_id_number
+from zizhu.core.forms import IdSearchMixin
 from zizhu.core.models import OrgUnit
 from zizhu.core.widgets import FastSelect, FastTextInput
 from zizhu.registry.models import CHANGE_RULES, ChangeKind, Post, Student, StudentStatus
@@ -39,7 +36,6 @@ SORT_CHOICES = [
     ("-grade", "年级（降序）"),
 ]
 
-_BLIND_INDEX = re.compile(r"^[0-9a-f]{64}$")
 
 # The list filters that travel in the address bar, in the order they are written there.
 STUDENT_QUERY_KEYS = ("name", "idh", "school", "grade", "class_name", "status", "sort")
@@ -52,7 +48,7 @@ class SchoolChoiceField(forms.ModelChoiceField[OrgUnit]):
         return obj.name
 
 
-class StudentSearchForm(forms.Form):
+class StudentSearchForm(IdSearchMixin):
     """Filters of the student list and export. `schools` are the ones within reach.
 
     An ID number typed into `id_number` arrives by POST only; the list answers with a
@@ -61,6 +57,8 @@ class StudentSearchForm(forms.Form):
     "Personal data").
     """
 
+    field_order = ("name", "id_number")
+
     name = forms.CharField(
         label="姓名",
         required=False,
@@ -68,10 +66,6 @@ class StudentSearchForm(forms.Form):
         help_text="按姓名开头查找，可只输入姓氏",
         widget=FastTextInput,
     )
-    id_number = forms.CharField(
-        label="身份证号", required=False, max_length=32, widget=FastTextInput
-    )
-    idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     school = SchoolChoiceField(
         label="学校", queryset=OrgUnit.objects.none(), required=False, empty_label="全部学校"
     )
@@ -88,31 +82,6 @@ class StudentSearchForm(forms.Form):
     def __init__(self, *args: Any, schools: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
-
-    def clean_id_number(self) -> str:
-        raw: str = self.cleaned_data["id_number"].strip()
-        if not raw:
-            return ""
-        try:
-            return parse_id_number(raw).value
-        except InvalidIdNumber as error:
-            # The answer must not carry the number back either (it may be one digit off a
-            # real one), so the quoted value is dropped from the message.
-            message = error.message.replace(f"“{raw}”", "")
-            raise forms.ValidationError(message) from None
-
-    def clean_idh(self) -> str:
-        value: str = self.cleaned_data["idh"].strip().lower()
-        if value and not _BLIND_INDEX.match(value):
-            raise forms.ValidationError("身份证号查询条件已失效，请重新输入身份证号查询。")
-        return value
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        number = data.pop("id_number", "")
-        if number:
-            data["idh"] = crypto.blind_index(number, Sensitive.ID_NUMBER)
-        return data
 
     def query_params(self) -> dict[str, str]:
         """The valid filters as address-bar parameters: the ID number only as its `idh`."""

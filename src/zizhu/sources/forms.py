@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from zizhu.core import crypto
-from zizhu.core.crypto import Sensitive
-from zizhu.core.errors import InvalidIdNumber
-from zizhu.core.idnumbers import parse_id_number
+from zizhu.core.forms import IdSearchMixin
 from zizhu.sources.formats import FORMATS
 from zizhu.sources.models import DatasetKind, DatasetVersion
 
 _SUFFIXES = (".csv", ".xlsx")
-_BLIND_INDEX = re.compile(r"[0-9a-f]{64}")
 
 
 def _kind_choices() -> list[tuple[str, str]]:
@@ -55,36 +50,13 @@ class DatasetUploadForm(forms.Form):
         return as_of
 
 
-class RecordSearchForm(forms.Form):
+class RecordSearchForm(IdSearchMixin):
     """Search in a version's records. A typed ID number is POSTed and turned into its blind
     index (`idh`), which is all that ever reaches the address bar, logs or the database."""
 
+    field_order = ("name", "id_number")
+
     name = forms.CharField(label="姓名", required=False, max_length=64)
-    id_number = forms.CharField(label="身份证号（完整）", required=False, max_length=32)
-    idh = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-
-    def clean_id_number(self) -> str:
-        raw: str = self.cleaned_data["id_number"].strip()
-        if not raw:
-            return ""
-        try:
-            return parse_id_number(raw).value
-        except InvalidIdNumber as error:
-            # Not echoed back: a mistyped number may be one digit off a real one.
-            raise forms.ValidationError(error.message.replace(f"“{raw}”", "")) from None
-
-    def clean_idh(self) -> str:
-        value: str = self.cleaned_data["idh"].strip().lower()
-        if value and not _BLIND_INDEX.fullmatch(value):
-            raise forms.ValidationError("身份证号查询条件已失效，请重新输入身份证号查询。")
-        return value
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        number = data.pop("id_number", "")
-        if number:
-            data["idh"] = crypto.blind_index(number, Sensitive.ID_NUMBER)
-        return data
 
     def query_params(self) -> dict[str, str]:
         return {key: self.cleaned_data[key] for key in ("name", "idh") if self.cleaned_data[key]}
