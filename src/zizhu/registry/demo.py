@@ -121,7 +121,7 @@ class DemoAccount:
 
 # The district head comes first: it issues the certificates.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("demo_head", Role.DISTRICT_HEAD, "district"),
+    DemoAccount("demo_head", Role.DISTRICT_HEAD, "district", Cert.VALID),
     DemoAccount("demo_district", Role.DISTRICT_OFFICER, "district", Cert.VALID),
     DemoAccount("demo_inspection", Role.INSPECTION_TEAM, "district"),
     DemoAccount("demo_auditor", Role.AUDITOR, "district"),

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Secrets and the database come from the environment."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -74,6 +75,8 @@ TEMPLATES = [
 
 def _database() -> dict[str, object]:
     default_url = f"sqlite:///{VAR_DIR / 'zizhu.sqlite3'}"
+    if "DATABASE_URL" not in os.environ:
+        VAR_DIR.mkdir(exist_ok=True)  # the embedded database's folder, on a fresh checkout
     config: dict[str, object] = dict(
         dj_database_url.parse(env_str("DATABASE_URL", default_url), conn_max_age=60)
     )
@@ -152,6 +155,10 @@ ZIZHU_ALERT_EMAILS = env_list("ZIZHU_ALERT_EMAILS", default=[])
 
 # Clue appeals (issue 5): the reporter may appeal within this many calendar days of closing.
 ZIZHU_APPEAL_DAYS = env_int("ZIZHU_APPEAL_DAYS", default=15)
+
+# Payments (issue 7): how a period the award covers only partly is paid. "prorata" pays the
+# owed months; "whole_period_if_any" pays the whole period if any month of it is owed.
+ZIZHU_PART_PERIOD_RULE = env_str("ZIZHU_PART_PERIOD_RULE", "prorata")
 
 LOGGING = {
     "version": 1,
