@@ -66,6 +66,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "dataset-import-pg": ("bench_sources:bench_dataset_import", "postgres"),
     "search-p95": ("bench_search:bench_search", "postgres"),
     "spring-review": ("bench_aid:bench_spring_review", "sqlite"),
+    "payment-batch": ("bench_payments:bench_payment_batch", "sqlite"),
 }
 
 

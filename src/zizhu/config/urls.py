@@ -7,4 +7,5 @@ urlpatterns = [
     path("aid/", include("zizhu.aid.urls")),
     path("cases/", include("zizhu.cases.urls")),
     path("portal/", include("zizhu.portal.urls")),
+    path("payments/", include("zizhu.payments.urls")),
 ]

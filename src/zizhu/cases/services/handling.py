@@ -11,6 +11,7 @@ the complainant gets a written or oral reply (二(二)4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -58,6 +59,10 @@ SHORT_MAX = 100
 APPELLANT_LABEL = "申诉人"
 SELF_HANDLED_NOTE = "区资助中心自行核查"
 RECHECK_WORD = "复核"
+
+# Higher apps react to a decision inside its transaction (payments opens a recovery for
+# "停止资助并追缴已发资金"); cases cannot import them, so they register here from ready().
+DECISION_HOOKS: list[Callable[[Decision, User], None]] = []
 
 # Opinions that change an award, and the award change each becomes. Recovery stops the
 # award as well; the money already paid is collected by payments from the recorded amount.
@@ -509,6 +514,8 @@ def decide_clue(
             "public_outcome": bool(data.public_outcome),
         },
     )
+    for hook in DECISION_HOOKS:
+        hook(decision, actor)
     return decision
 
 
