@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -126,3 +126,14 @@ def sysadmin(make_user: Callable[..., User]) -> User:
 def outsider(make_user: Callable[..., User]) -> User:
     """Signed in, but holds no role anywhere."""
     return make_user("outsider")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate limits (public report, tracking, objections) live in Django's cache, which a test
+    process keeps between tests; each test starts and ends with it empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -40,6 +40,10 @@ class Command(BaseCommand):
                 from zizhu.cases.demo import seed_demo_clues
 
                 clues = seed_demo_clues(seed=options["seed"])
+                # A paid batch for the past semester, one payment returned (issue 7).
+                from zizhu.payments.demo import seed_payment_demo
+
+                payments = seed_payment_demo(seed=options["seed"])
         except DomainError as error:
             raise CommandError(error.message) from None
         elapsed = time.monotonic() - started
@@ -57,4 +61,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"问题线索演示数据：{clues.clues} 条线索（覆盖全部状态），"
             f"其中 {clues.escalated} 条逾期已督办。"
+        )
+        self.stdout.write(
+            f"发放演示数据：上学期批次 {payments['batches']} 个，"
+            f"成功 {payments['paid']} 笔、失败 {payments['failed']} 笔。"
         )
