@@ -225,3 +225,30 @@ def test_lines_list_costs_the_same_queries_for_more_lines(
     with CaptureQueriesContext(connection) as listing:
         assert client.get(reverse("payments:batch_list")).status_code == 200
     assert len(listing) < 10
+
+
+def test_school_sees_only_its_own_payable_totals_in_list_and_detail(
+    login: Callable[[User], Client],
+    district_officer: User,
+    officer_a: User,
+    officer_b: User,
+    school_b: OrgUnit,
+    checked: PaymentBatch,
+) -> None:
+    """A batch spans schools: school B must not read school A's count or money from it."""
+    grant(paying_student(school_b), district_officer)
+    batch = draft_batch(district_officer)
+    own_b = batch.lines.get(school=school_b)
+    assert batch.payable_count == 3
+
+    client = login(officer_b)
+    listed = client.get(reverse("payments:batch_list")).context["page"].object_list
+    row = next(b for b in listed if b.pk == batch.pk)
+    assert (row.shown_payable_count, row.shown_payable_total) == (1, own_b.amount)
+    totals = client.get(detail(batch)).context["totals"]
+    assert (totals["payable_count"], totals["payable_total"]) == (1, own_b.amount)
+
+    district = login(district_officer).get(reverse("payments:batch_list"))
+    row = next(b for b in district.context["page"].object_list if b.pk == batch.pk)
+    assert row.shown_payable_count == 3
+    assert row.shown_payable_total == batch.payable_total

@@ -9,6 +9,7 @@ Batches belong to the district; a school-level reader sees a batch only through 
 from __future__ import annotations
 
 import base64
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zizhu.aid.models import Programme, SchoolYear, Semester
+from zizhu.aid.rules import CENT
 from zizhu.core.crypto import Sensitive, mask
 from zizhu.core.errors import DomainError, ImportRejected, OutOfReach
 from zizhu.core.http import XLSX_TYPE, actor_of, paginate, query_without_page
@@ -106,12 +108,26 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             batches = batches.filter(programme=data["programme"])
         if data["school_year"]:
             batches = batches.filter(school_year=data["school_year"])
+    # A batch spans every school: a school's counts and money come from its own lines only,
+    # never from the batch-wide columns (payable_count, payable_total).
+    scope = scope_for(actor, VIEW_PERM)
+    mine = Q() if scope.everything else Q(lines__school_id__in=scope.unit_ids)
+    not_blocked = mine & ~Q(lines__status=LineStatus.BLOCKED)
     batches = batches.annotate(
-        paid_count=Count("lines", filter=Q(lines__status=LineStatus.PAID)),
-        failed_count=Count("lines", filter=Q(lines__status=LineStatus.FAILED)),
-        blocked_count=Count("lines", filter=Q(lines__status=LineStatus.BLOCKED)),
+        paid_count=Count("lines", filter=mine & Q(lines__status=LineStatus.PAID)),
+        failed_count=Count("lines", filter=mine & Q(lines__status=LineStatus.FAILED)),
+        blocked_count=Count("lines", filter=mine & Q(lines__status=LineStatus.BLOCKED)),
+        own_payable_count=Count("lines", filter=not_blocked),
+        own_payable_total=Sum("lines__amount", filter=not_blocked),
     )
     page = paginate(request, batches.order_by("-created_at", "-id"))
+    for batch in page.object_list:
+        if scope.everything:
+            batch.shown_payable_count = batch.payable_count
+            batch.shown_payable_total = batch.payable_total
+        else:
+            batch.shown_payable_count = batch.own_payable_count
+            batch.shown_payable_total = (batch.own_payable_total or Decimal(0)).quantize(CENT)
     context = {
         "form": form,
         "page": page,
@@ -217,6 +233,7 @@ def _totals(actor: User, batch: PaymentBatch) -> dict[str, Any]:
         row["status"]: row
         for row in lines.values("status").annotate(count=Count("pk"), total=Sum("amount"))
     }
+    sendable = [s for s in LineStatus.values if s != LineStatus.BLOCKED and s in by_status]
     return {
         "rows": [
             (LineStatus(status).label, by_status[status]["count"], by_status[status]["total"])
@@ -224,6 +241,9 @@ def _totals(actor: User, batch: PaymentBatch) -> dict[str, Any]:
             if status in by_status
         ],
         "exported": sum(by_status[s]["count"] for s in EXPORTED_LINE_STATUSES if s in by_status),
+        # What the actor may see of "应发": its own non-blocked lines, not the batch's total.
+        "payable_count": sum(by_status[s]["count"] for s in sendable),
+        "payable_total": sum((by_status[s]["total"] for s in sendable), Decimal(0)).quantize(CENT),
     }
 
 
