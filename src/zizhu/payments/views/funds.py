@@ -7,17 +7,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zizhu.aid.models import Programme, SchoolYear
 from zizhu.aid.rules import current_school_year
 from zizhu.core.errors import DomainError
 from zizhu.core.http import actor_of, paginate, xlsx_response
-from zizhu.core.models import OrgUnit
+from zizhu.core.models import OrgUnit, UnitKind
 from zizhu.core.reach import get_unit_for, require_permission, scope_for
 from zizhu.core.services import record_export
-from zizhu.payments.models import Budget, PaymentBatch, RecoveryStatus
+from zizhu.payments.models import Budget, RecoveryStatus
 from zizhu.payments.services import funds, recoveries, reports
+from zizhu.payments.views.batches import get_batch_for
 
 
 def _selection(request: HttpRequest) -> tuple[Programme, SchoolYear]:
@@ -69,6 +70,7 @@ def fund_budget(request: HttpRequest) -> HttpResponse:
 @require_POST
 def fund_allocate(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
+    funds.require_district(actor)
     programme, year = _selection(request)
     budget = Budget.objects.filter(programme=programme, school_year=year).first()
     if budget is None:
@@ -78,6 +80,7 @@ def fund_allocate(request: HttpRequest) -> HttpResponse:
     return _back(programme, year)
 
 
+@require_http_methods(["GET", "POST"])
 def fund_surplus(request: HttpRequest) -> HttpResponse:
     """GET shows each school's surplus and cause; POST (the confirmation) moves it."""
     actor = actor_of(request)
@@ -100,6 +103,8 @@ def fund_pool_out(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     programme, year = _selection(request)
     school = get_unit_for(actor, request.POST.get("school", ""), perm=funds.FUND_PERM)
+    if school.kind != UnitKind.SCHOOL:
+        raise DomainError("统筹资金只能调往学校，请选择一所学校。")
     funds.pool_out(
         programme,
         year,
@@ -116,7 +121,7 @@ def fund_pool_out(request: HttpRequest) -> HttpResponse:
 def fund_disburse(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     funds.require_district(actor)
-    batch = get_object_or_404(PaymentBatch, pk=pk)
+    batch = get_batch_for(actor, pk)
     funds.record_disbursement(batch, actor=actor)
     messages.success(request, f"批次 {batch.number} 已记入资金台账。")
     return _back(batch.programme, batch.school_year)
