@@ -131,6 +131,8 @@ def test_batch_to_failed_payment_on_the_schools_work_list(
     # 3. The district downloads the bank file and uploads the bank's answer with one failure.
     with signed_in(browser, site, "demo_district") as page:
         page.goto(batch_url)
+        # Generating the bank file ends the batch's checking stage: the page asks first.
+        page.once("dialog", lambda dialog: dialog.accept())
         with page.expect_download() as download:
             page.get_by_role("button", name="下载银行文件").click()
         path = download.value.path()
