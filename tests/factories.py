@@ -49,6 +49,7 @@ class StudentFactory(factory.django.DjangoModelFactory):
     area_code = "420117"
     school = factory.SubFactory(SchoolFactory)
     grade = "六年级"
+    grade_rank = 6
     class_name = "1班"
     phone = "13800001234"
     bank_account = "6217000010001234567"

@@ -239,6 +239,9 @@ def test_first_import_creates_schools_students_guardians_staff_and_ledger(
         },
     )
     new_school = OrgUnit.objects.get(code="4201170199")
+    # Grades are ranked by the school year they stand for, for ordering lists.
+    ranks = dict(Student.objects.filter(school=new_school).values_list("name", "grade_rank"))
+    assert ranks["张小红"] == 5
     assert (new_school.kind, new_school.stage, new_school.parent) == (
         UnitKind.SCHOOL,
         Stage.PRIMARY,

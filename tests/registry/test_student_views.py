@@ -336,6 +336,20 @@ def test_sorting_by_name_both_ways(
     assert order("-name") == list(reversed(ascending))
 
 
+def test_grades_are_listed_in_school_year_order_not_by_their_characters(
+    login: Callable[[User], Client], officer_a: User, school_a: OrgUnit
+) -> None:
+    # Lexically 三 (U+4E09) sorts before 二 (U+4E8C); the list must not.
+    for rank, grade in ((3, "三年级"), (1, "一年级"), (2, "二年级")):
+        StudentFactory(school=school_a, grade=grade, grade_rank=rank, name=f"学生{grade}")
+    client = login(officer_a)
+
+    rows = client.get(LIST).context["rows"]
+    assert [row["grade"] for row in rows] == ["一年级", "二年级", "三年级"]
+    rows = client.get(LIST, {"sort": "-grade"}).context["rows"]
+    assert [row["grade"] for row in rows] == ["三年级", "二年级", "一年级"]
+
+
 def test_sorting_outside_the_whitelist_is_refused(
     login: Callable[[User], Client], officer_a: User, alice: Student
 ) -> None:

@@ -435,6 +435,7 @@ def plan_student(rng: random.Random, ids: IdAllocator, ctx: SchoolContext) -> St
         area_code=AREA_CODE,
         school=ctx.school,
         grade=grade,
+        grade_rank=year_index,
         class_name=f"{rng.randint(1, ctx.classes)}班",
         boarder=ctx.school.boarding and year_index > 0 and rng.random() < 0.6,
         enrolled_on=date(ctx.school_year - (year_index - grades[0][1]), 9, 1),

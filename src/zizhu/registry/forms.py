@@ -20,10 +20,10 @@ from zizhu.registry.models import CHANGE_RULES, ChangeKind, Post, Student, Stude
 STUDENT_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "pk"),
     "-name": ("-name", "-pk"),
-    "school": ("school_id", "grade", "class_name", "name", "pk"),
-    "-school": ("-school_id", "grade", "class_name", "name", "pk"),
-    "grade": ("grade", "class_name", "name", "pk"),
-    "-grade": ("-grade", "-class_name", "name", "pk"),
+    "school": ("school_id", "grade_rank", "class_name", "name", "pk"),
+    "-school": ("-school_id", "grade_rank", "class_name", "name", "pk"),
+    "grade": ("grade_rank", "class_name", "name", "pk"),
+    "-grade": ("-grade_rank", "-class_name", "name", "pk"),
 }
 
 SORT_CHOICES = [

@@ -60,6 +60,9 @@ class Student(models.Model):
         Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="students"
     )
     grade = models.CharField("年级", max_length=20)
+    # The school year the grade stands for (registry.grades), so lists order 一年级, 二年级,
+    # 三年级 … rather than by the characters. Written wherever `grade` is.
+    grade_rank = models.SmallIntegerField("年级序号", default=99, editable=False)
     class_name = models.CharField("班级", max_length=20, blank=True)
     boarder = models.BooleanField("寄宿", default=False)
     # Derived from the status-change ledger: only registry.services.record_status_change
@@ -84,16 +87,16 @@ class Student(models.Model):
 
     class Meta:
         verbose_name = "学生"
-        ordering: ClassVar = ["school_id", "grade", "class_name", "name"]
+        ordering: ClassVar = ["school_id", "grade_rank", "class_name", "name"]
         indexes: ClassVar = [
             models.Index(fields=["school", "status"], name="student_school_status_idx"),
             # The list's default order, so a page's ids are read off the index, not sorted.
             # The list pages by id first and fetches the rows after (a "deferred join"), so
             # the indexes carry what that first query needs (INCLUDE: PostgreSQL only).
             models.Index(
-                fields=["school", "grade", "class_name", "name"],
+                fields=["school", "grade_rank", "class_name", "name"],
                 name="student_list_order_idx",
-                include=["id", "status"],
+                include=["id", "status", "grade"],
             ),
             # Name search is by prefix (surname or full name); pattern ops let PostgreSQL
             # use the index for LIKE 'x%' under any collation.
@@ -101,7 +104,7 @@ class Student(models.Model):
                 fields=["name"],
                 name="student_name_prefix_idx",
                 opclasses=["varchar_pattern_ops"],
-                include=["id", "school", "grade", "class_name", "status"],
+                include=["id", "school", "grade_rank", "grade", "class_name", "status"],
             ),
         ]
 

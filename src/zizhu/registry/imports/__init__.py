@@ -42,7 +42,8 @@ from zizhu.core.errors import DomainError
 from zizhu.core.jobs import Progress, handles, run_job, start_job
 from zizhu.core.models import Job, OrgUnit, User
 from zizhu.core.reach import home_unit, require_permission
-from zizhu.registry.imports.checks import GRADES, grade_problem, validate
+from zizhu.registry.grades import GRADES
+from zizhu.registry.imports.checks import grade_problem, validate
 from zizhu.registry.imports.common import (
     COLUMNS,
     GUARDIANS,

@@ -7,6 +7,7 @@ from datetime import date
 
 from zizhu.core.models import OrgUnit, Stage, UnitKind
 from zizhu.core.tabular import Row, find_duplicates
+from zizhu.registry.grades import GRADES
 from zizhu.registry.imports.common import (
     GUARDIANS,
     OUT_OF_REACH,
@@ -28,23 +29,6 @@ from zizhu.registry.services import kind_for_status
 
 # --- grades and ages -----------------------------------------------------------------------
 
-_PRIMARY = ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级")
-_UPPER = ("七年级", "八年级", "九年级")
-_SENIOR = {"高一": 10, "高二": 11, "高三": 12, "一年级": 10, "二年级": 11, "三年级": 12}
-# The grade labels each stage accepts, with the school year they stand for: 1 is primary
-# grade one, 10 the first year of high school or secondary vocational school (中职 also
-# counts 一年级…三年级), 0 and below the kindergarten years.
-GRADES: dict[str, dict[str, int]] = {
-    Stage.PRESCHOOL: {"小班": -2, "中班": -1, "大班": 0},
-    Stage.PRIMARY: {label: year for year, label in enumerate(_PRIMARY, start=1)},
-    Stage.JUNIOR: {
-        **{label: year for year, label in enumerate(_UPPER, start=7)},
-        **{"初一": 7, "初二": 8, "初三": 9},
-    },
-    Stage.NINE_YEAR: {label: year for year, label in enumerate((*_PRIMARY, *_UPPER), start=1)},
-    Stage.SENIOR: _SENIOR,
-    Stage.VOCATIONAL: _SENIOR,
-}
 # Grade one takes children who are six by 31 August, so on 1 September of the current school
 # year a pupil of school year n is about n + 5. Repeated or late-started years are common, so
 # two years either way pass; kindergarten takes any child of 3 to 6 in any of its classes.

@@ -11,6 +11,7 @@ from django.utils import timezone
 from zizhu.core.crypto import Sensitive, mask
 from zizhu.core.models import OrgUnit, UnitKind
 from zizhu.core.tabular import Row
+from zizhu.registry.grades import grade_rank
 from zizhu.registry.imports.common import (
     PLAIN_FIELDS,
     ROW_KEY,
@@ -81,6 +82,10 @@ def _student_values(row: Row) -> dict[str, Any]:
     return values
 
 
+def _rank(plan: Plan, row: Row) -> int:
+    return grade_rank(plan.schools[row["school_code"]].stage, row["grade"])
+
+
 class NewStudent(NamedTuple):
     digest: str
     values: dict[str, Any]  # attname → value, as inserted
@@ -96,6 +101,7 @@ def create_students(plan: Plan, households: Mapping[str, int]) -> dict[int, NewS
         if digest in plan.existing:
             continue
         values = _student_values(row)
+        values["grade_rank"] = _rank(plan, row)
         for name, kind in SENSITIVE_FIELDS.items():
             values[f"{name}_hash"] = hash_of(values[name], kind)
         values.update(
@@ -153,6 +159,7 @@ def _fill_old_identifiers(changes: dict[int, dict[str, list[Any]]]) -> None:
 
 _UPDATED_FIELDS = [
     *PLAIN_FIELDS,
+    "grade_rank",
     *SENSITIVE_FIELDS,
     *(f"{name}_hash" for name in SENSITIVE_FIELDS),
     "updated_at",
@@ -175,6 +182,7 @@ def update_students(plan: Plan) -> dict[int, dict[str, list[Any]]]:
         if set(diff) - {"status", "school"}:
             values = _student_values(row)
             del values["status"]
+            values["grade_rank"] = _rank(plan, row)
             hashes = {f"{n}_hash": hash_of(values[n], k) for n, k in SENSITIVE_FIELDS.items()}
             updates.append(Student(pk=existing.pk, updated_at=now, **values, **hashes))
     _fill_old_identifiers(changes)  # before the update overwrites them

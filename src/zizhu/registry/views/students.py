@@ -48,7 +48,7 @@ _LIST_FIELDS = (
     "phone",
 )
 # Matches registry.Student's student_list_order_idx, so pages are read off the index.
-_DEFAULT_STUDENT_ORDER = ("school_id", "grade", "class_name", "name", "pk")
+_DEFAULT_STUDENT_ORDER = ("school_id", "grade_rank", "class_name", "name", "pk")
 
 _STUDENT_IDENTIFIERS: dict[str, tuple[str, str]] = {
     "id_number": ("身份证号", Sensitive.ID_NUMBER),
