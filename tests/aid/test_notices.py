@@ -495,11 +495,23 @@ def test_anyone_may_object_anonymously_to_a_live_notice(live_round1: Notice) -> 
     objection = raise_objection(live_round1, text="  该生家里刚买了新车。 ", application=app)
     assert objection.status == ObjectionStatus.OPEN
     assert objection.text == "该生家里刚买了新车。"
-    assert objection.contact == ""
+    assert not objection.contact
     entry = AuditEntry.objects.get(action="objection.raised")
     assert entry.actor is None
     assert entry.actor_label == "公众"
     assert entry.after == {"notice": live_round1.pk, "application": app.pk, "contact_left": False}
+
+
+def test_an_objectors_contact_is_encrypted_at_rest(live_round1: Notice) -> None:
+    from django.db import connection
+
+    objection = raise_objection(live_round1, text="该生家里刚买了新车。", contact="13912345678")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contact FROM aid_objection WHERE id = %s", [objection.pk])
+        stored = cursor.fetchone()[0]
+    assert "13912345678" not in stored
+    objection.refresh_from_db()
+    assert objection.contact == "13912345678"
 
 
 def test_an_objection_needs_text_within_limits(live_round1: Notice) -> None:
@@ -917,3 +929,4 @@ def test_the_home_page_shows_notice_work(
     signed_apps(school_a, crew_a, 1)
     response = login(crew_a.officer).get(reverse("core:home"))
     assert "1 份资助申请待列入第一榜公示" in response.content.decode()
+

@@ -166,7 +166,7 @@ def test_an_anonymous_objection_is_stored_with_the_notice(
     objection = Objection.objects.get()
     assert objection.notice == live_round1
     assert objection.application == app
-    assert objection.contact == ""
+    assert not objection.contact  # none left: stored as NULL
     assert AuditEntry.objects.get(action="objection.raised").actor_label == "公众"
     assert client.get(response["Location"]).status_code == 200
 

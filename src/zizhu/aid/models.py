@@ -13,6 +13,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils import timezone
 
+from zizhu.core.crypto import Sensitive, SensitiveField
 from zizhu.core.models import OrgUnit, Stage, User
 from zizhu.registry.models import Student
 from zizhu.sources.models import DatasetRecord, DatasetVersion
@@ -493,7 +494,8 @@ class Objection(models.Model):
         Application, on_delete=models.PROTECT, null=True, blank=True, related_name="objections"
     )
     text = models.TextField("异议内容")
-    contact = models.CharField("联系方式", max_length=100, blank=True)
+    # Who objected is protected like a clue's reporter (issue 5): encrypted at rest.
+    contact = SensitiveField("联系方式", kind=Sensitive.REPORTER)
     status = models.CharField(
         max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN
     )

@@ -547,7 +547,7 @@ def reveal_objection_contact(objection: Objection, *, actor: User) -> str:
     audit.record(
         "objection.contact_viewed", actor=actor, subject=objection, org_unit=notice.org_unit
     )
-    return objection.contact
+    return objection.contact or ""
 
 
 # --- from the last round to the award ---------------------------------------------------

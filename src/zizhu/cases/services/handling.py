@@ -557,7 +557,7 @@ def needs_reply_before_closing(clue: Clue) -> bool:
     reachable = Q(anonymous=False) | Q(contact_hash__isnull=False)
     if ClueReporter.objects.filter(reachable, clue=clue).exists():
         return True
-    return clue.objection is not None and bool(clue.objection.contact.strip())
+    return clue.objection is not None and bool((clue.objection.contact or "").strip())
 
 
 @transaction.atomic

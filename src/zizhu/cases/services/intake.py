@@ -448,7 +448,7 @@ def clue_from_objection(objection: Objection) -> Clue:
         allegation=f"【对“{objection.notice.title}”的异议】\n{objection.text}",
         students=students,
         school=_objection_school(objection),
-        reporter=_Reporter(contact=objection.contact),
+        reporter=_Reporter(contact=objection.contact or ""),
         received_on=timezone.localdate(timezone.localtime(objection.created_at)),
         actor=None,
         actor_label=PUBLIC_LABEL,
