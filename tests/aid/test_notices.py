@@ -929,4 +929,3 @@ def test_the_home_page_shows_notice_work(
     signed_apps(school_a, crew_a, 1)
     response = login(crew_a.officer).get(reverse("core:home"))
     assert "1 份资助申请待列入第一榜公示" in response.content.decode()
-
