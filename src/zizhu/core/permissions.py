@@ -71,6 +71,9 @@ _DISTRICT_AID = frozenset(
         "payment:manage",
         "fund:manage",
         "recovery:manage",
+        # Cross-checks (issue 6): the centre runs them and reads the evidence.
+        "crosscheck:view",
+        "crosscheck:run",
     }
 )
 _OVERSIGHT = _READ | {"audit:view", "audit:export"}
@@ -103,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "reporter:view",
         "job:view",
         "dataset:view",
+        "crosscheck:view",
     },
     Role.TOWN_SUPERVISOR: _READ | {"audit:view"},
     Role.SCHOOL_OFFICER: _READ
@@ -117,8 +121,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     },
     Role.PRINCIPAL: _READ | {"student:export", "audit:view", "application:sign"},
     Role.SCHOOL_INSPECTOR: _OVERSIGHT | {"reporter:view"},
-    Role.INSPECTION_TEAM: _OVERSIGHT | {"dataset:view"},
-    Role.AUDITOR: _OVERSIGHT | {"dataset:view"},
+    Role.INSPECTION_TEAM: _OVERSIGHT | {"dataset:view", "crosscheck:view"},
+    Role.AUDITOR: _OVERSIGHT | {"dataset:view", "crosscheck:view"},
     Role.SYSADMIN: frozenset(
         {"orgunit:view", "user:manage", "calendar:manage", "audit:view", "audit:verify"}
     ),

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Secrets and the database come from the environment."""
 
+import json
 import os
 from pathlib import Path
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "zizhu.sources",
     "zizhu.aid",
     "zizhu.cases",
+    "zizhu.crosscheck",
     "zizhu.payments",
     "zizhu.portal",
 ]
@@ -159,6 +161,13 @@ ZIZHU_APPEAL_DAYS = env_int("ZIZHU_APPEAL_DAYS", default=15)
 # Payments (issue 7): how a period the award covers only partly is paid. "prorata" pays the
 # owed months; "whole_period_if_any" pays the whole period if any month of it is owed.
 ZIZHU_PART_PERIOD_RULE = env_str("ZIZHU_PART_PERIOD_RULE", "prorata")
+
+# Cross-checks (issue 6): rule parameters over the defaults in each rule file's header, as
+# JSON {"AFFLUENCE": {"min_insurance_base": 10000}}; `zizhu crosscheck rules` shows them.
+ZIZHU_CROSSCHECK_PARAMS = json.loads(env_str("ZIZHU_CROSSCHECK_PARAMS", "{}"))
+# DuckDB's memory ceiling and threads for a run ("" = DuckDB's defaults).
+ZIZHU_CROSSCHECK_MEMORY = env_str("ZIZHU_CROSSCHECK_MEMORY", "3GB")
+ZIZHU_CROSSCHECK_THREADS = env_int("ZIZHU_CROSSCHECK_THREADS", default=0)
 
 LOGGING = {
     "version": 1,

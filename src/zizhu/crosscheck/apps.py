@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CrosscheckConfig(AppConfig):
+    name = "zizhu.crosscheck"
+    label = "crosscheck"
+    verbose_name = "大数据比对"
+
+    def ready(self) -> None:
+        # cases cannot import crosscheck (dependencies point one way): a clue decision reaches
+        # the hit that opened it through the cases hook list.
+        from zizhu.cases.services import handling
+        from zizhu.crosscheck.services.hits import decision_hook
+
+        if decision_hook not in handling.DECISION_HOOKS:
+            handling.DECISION_HOOKS.append(decision_hook)
