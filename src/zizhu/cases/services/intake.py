@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
 from zizhu.aid.models import Objection
@@ -43,6 +44,7 @@ from zizhu.core import audit
 from zizhu.core.crypto import blind_index
 from zizhu.core.errors import DomainError, NotPermitted
 from zizhu.core.models import OrgUnit, UnitKind, User
+from zizhu.core.notifications import notify_unit
 from zizhu.core.reach import home_unit, require_permission, scope_for
 from zizhu.registry.models import Student
 
@@ -349,6 +351,141 @@ def register_clue(
         attachment_names=names,
         source_ref=dict(source_ref or {}),
     )
+
+
+@dataclass(frozen=True)
+class MonitoringItem:
+    """One machine finding to open as a clue: the student, what was found, where from."""
+
+    student: Student
+    allegation: str
+    source_ref: dict[str, Any]
+
+
+@transaction.atomic
+def open_monitoring_clues(actor: User, items: Sequence[MonitoringItem], *, note: str) -> list[Clue]:
+    """Register and assign many monitoring clues at once (a cross-check run): each is what
+    `register_clue` + `assign_clue` to the student's school would leave — clue, reporter row,
+    the 受理 and 分派 events with the 3-working-day deadline, two audit rows — written in bulk,
+    and each school told once how many it received."""
+    from zizhu.cases.services.workflow import due_after
+
+    require_permission(actor, "clue:register")
+    require_permission(actor, "clue:assign")
+    if not (
+        scope_for(actor, "clue:register").everything and scope_for(actor, "clue:assign").everything
+    ):
+        raise NotPermitted("系统监测线索由区资助中心登记并分派。")
+    if not items:
+        return []
+    today = timezone.localdate()
+    due_on = due_after(ClueStatus.ASSIGNED, today)
+    clues = [
+        Clue(
+            channel=Channel.MONITORING,
+            allegation=_clean(item.allegation, label="反映内容", limit=ALLEGATION_MAX, minimum=1),
+            school=item.student.school,
+            status=ClueStatus.ASSIGNED,
+            received_on=today,
+            due_on=due_on,
+            source_ref=dict(item.source_ref),
+            created_by=actor,
+        )
+        for item in items
+    ]
+    _bulk_numbered(clues, today.year)
+    Clue.students.through.objects.bulk_create(
+        [
+            Clue.students.through(clue_id=clue.pk, student_id=item.student.pk)
+            for clue, item in zip(clues, items, strict=True)
+        ],
+        batch_size=2000,
+    )
+    ClueReporter.objects.bulk_create(
+        [ClueReporter(clue=clue, anonymous=True) for clue in clues], batch_size=2000
+    )
+    events: list[ClueEvent] = []
+    rows: list[audit.Pending] = []
+    for clue, item in zip(clues, items, strict=True):
+        events += [
+            ClueEvent(
+                clue=clue, from_status="", to_status=ClueStatus.RECEIVED, actor=actor, note="受理"
+            ),
+            ClueEvent(
+                clue=clue,
+                from_status=ClueStatus.RECEIVED,
+                to_status=ClueStatus.ASSIGNED,
+                actor=actor,
+                note=note[:500],
+                due_on=due_on,
+            ),
+        ]
+        rows += [
+            audit.Pending(
+                "clue.registered",
+                subject=clue,
+                org_unit=clue.school,
+                after={
+                    "number": clue.number,
+                    "channel": Channel.MONITORING,
+                    "school": clue.school_id,
+                    "students": [item.student.pk],
+                    "received_on": today,
+                    "anonymous": True,
+                    "contact_left": False,
+                    "objection": None,
+                    "attachments": 0,
+                    "source_ref": clue.source_ref,
+                },
+            ),
+            audit.Pending(
+                f"clue.{ClueStatus.ASSIGNED}",
+                subject=clue,
+                org_unit=clue.school,
+                before={"status": ClueStatus.RECEIVED},
+                after={"status": ClueStatus.ASSIGNED, "due_on": due_on, "note": note[:500]},
+            ),
+        ]
+    ClueEvent.objects.bulk_create(events, batch_size=2000)
+    audit.record_many(rows, actor=actor)
+    per_school: dict[OrgUnit, int] = {}
+    for clue in clues:
+        if clue.school is not None:
+            per_school[clue.school] = per_school.get(clue.school, 0) + 1
+    for school, count in per_school.items():
+        notify_unit(
+            school,
+            perm="clue:verify",
+            title=f"系统比对预警线索 {count} 条已分派本校核查，"
+            f"请于 {due_on:%Y年%m月%d日} 前提交核实结论",
+            url=reverse("cases:intake_list") + "?channel=" + Channel.MONITORING,
+        )
+    return clues
+
+
+def _bulk_numbered(clues: list[Clue], year: int) -> None:
+    """Number and insert `clues` as one block after the year's highest number; a concurrent
+    insert taking one of the numbers fails the block's savepoint, which then retries."""
+    prefix = f"XZ{year}"
+    for _ in range(_NUMBER_RETRIES):
+        first = int(_next_number(year)[len(prefix) :])
+        for offset, clue in enumerate(clues):
+            clue.number = f"{prefix}{first + offset:06d}"
+        try:
+            with transaction.atomic():
+                Clue.objects.bulk_create(clues, batch_size=2000)
+        except IntegrityError:
+            for clue in clues:
+                clue.pk = None
+            continue
+        if any(clue.pk is None for clue in clues):  # backends without RETURNING
+            numbers = {clue.number: clue for clue in clues}
+            for pk, number in Clue.objects.filter(number__in=list(numbers)).values_list(
+                "pk", "number"
+            ):
+                numbers[number].pk = pk
+        return
+    raise DomainError("系统繁忙，线索编号分配失败，请稍后重试。")
 
 
 # --- the public report form ---------------------------------------------------------------

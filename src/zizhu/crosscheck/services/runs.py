@@ -25,9 +25,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from zizhu.cases.models import Channel, Clue
-from zizhu.cases.services.handling import assign_clue
-from zizhu.cases.services.intake import ALLEGATION_MAX, register_clue
+from zizhu.cases.models import Clue
+from zizhu.cases.services.intake import ALLEGATION_MAX, MonitoringItem, open_monitoring_clues
 from zizhu.core import audit
 from zizhu.core.errors import Conflict, DomainError, NotPermitted
 from zizhu.core.jobs import Progress, handles, start_job
@@ -313,34 +312,31 @@ def _allegation(rule: Rule, run: Run, finding: Finding) -> str:
 def _open_clues(
     run: Run, actor: User, rules: dict[str, Rule], opened: list[_Opened]
 ) -> dict[int, Clue]:
-    """One clue per new or reopened hit, assigned to the student's school to verify."""
+    """One clue per new or reopened hit, registered and assigned to the student's school to
+    verify — in bulk: a first run over a city can open thousands."""
     if not opened:
         return {}
     students = Student.objects.select_related("school").in_bulk(
         {item.hit.student_id for item in opened}
     )
-    clues: dict[int, Clue] = {}
-    for item in opened:
-        student = students[item.hit.student_id]
-        rule = rules[item.hit.rule]
-        clue = register_clue(
-            actor=actor,
-            channel=Channel.MONITORING,
-            allegation=_allegation(rule, run, item.finding),
-            students=[student],
-            school=student.school,
+    items = [
+        MonitoringItem(
+            student=students[item.hit.student_id],
+            allegation=_allegation(rules[item.hit.rule], run, item.finding),
             source_ref={
-                "rule": rule.code,
-                "version": rule.version,
+                "rule": item.hit.rule,
+                "version": rules[item.hit.rule].version,
                 "run": run.number,
                 "hit": item.hit.pk,
             },
         )
-        clue = assign_clue(clue, actor=actor, school=student.school, note=f"系统比对：{rule.title}")
+        for item in opened
+    ]
+    clues = open_monitoring_clues(actor, items, note=f"系统比对（{run}）：分派学生所在学校核查")
+    for item, clue in zip(opened, clues, strict=True):
         item.hit.clue = clue
-        clues[item.hit.pk] = clue
     Hit.objects.bulk_update([item.hit for item in opened], ["clue"], batch_size=2000)
-    return clues
+    return {item.hit.pk: item.hit.clue for item in opened if item.hit.clue is not None}
 
 
 # --- background job and schedule ----------------------------------------------------------

@@ -10,7 +10,6 @@ numbers: it is for the district operator on the server, and each such print is a
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -70,8 +69,7 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.message) from None
         if options["json"]:
-            json.dump(_as_json(run, actor), sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
+            self.stdout.write(json.dumps(_as_json(run, actor), ensure_ascii=False, indent=1))
             return
         self._summary(run)
 
