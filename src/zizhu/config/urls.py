@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("zizhu.core.urls")),
     path("registry/", include("zizhu.registry.urls")),
     path("sources/", include("zizhu.sources.urls")),
+    path("crosscheck/", include("zizhu.crosscheck.urls")),
     path("aid/", include("zizhu.aid.urls")),
     path("cases/", include("zizhu.cases.urls")),
     path("portal/", include("zizhu.portal.urls")),

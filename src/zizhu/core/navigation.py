@@ -24,6 +24,7 @@ MENU: list[MenuItem] = [
     MenuItem("教职工", "registry:staff_list", "staff:view"),
     MenuItem("学籍导入", "registry:import_list", "register:import"),
     MenuItem("部门数据", "sources:dataset_list", "dataset:view"),
+    MenuItem("大数据比对", "crosscheck:home", "crosscheck:view"),
     MenuItem("困难认定", "aid:identification_list", "aid:view"),
     MenuItem("资助申请", "aid:application_list", "aid:view"),
     MenuItem("公示", "aid:notice_list", "aid:view"),

@@ -41,11 +41,15 @@ STATUS_CSS: dict[str, str] = {
 RESULT_PAGES: dict[str, tuple[str, str, str]] = {
     "register_import": ("register_import", "registry:import_detail", "查看导入详情"),
     "dataset_import": ("dataset_version", "sources:version_detail", "查看导入的数据版本"),
+    "crosscheck_run": ("crosscheck_run", "crosscheck:run_detail", "查看比对结果"),
 }
 
 # Labels for the counts handlers put in `Job.result`; unknown keys are shown as they are.
 RESULT_LABELS: dict[str, str] = {
     "errors": "错误数",
+    "run": "比对运行编号",
+    "run_id": "运行记录号",
+    "clues": "生成线索",
     "rows": "行数",
     "created": "新增",
     "updated": "更新",

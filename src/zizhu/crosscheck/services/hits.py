@@ -19,7 +19,7 @@ from zizhu.core import audit
 from zizhu.core.errors import OutOfReach
 from zizhu.core.models import User
 from zizhu.core.reach import scope_for
-from zizhu.crosscheck.models import Hit, Verdict
+from zizhu.crosscheck.models import Hit, Run, RunHit, Verdict
 from zizhu.crosscheck.rules import Rule, all_rules
 
 VIEW_PERM = "crosscheck:view"
@@ -37,6 +37,14 @@ def hits_visible_to(actor: User) -> QuerySet[Hit]:
     return scope_for(actor, VIEW_PERM).filter(
         Hit.objects.select_related("student", "school", "clue"), "school"
     )
+
+
+def run_hits_visible_to(actor: User, run: Run) -> QuerySet[RunHit]:
+    """What one run said about the hits within the actor's reach."""
+    run_hits = RunHit.objects.filter(run=run).select_related(
+        "hit__student", "hit__school", "hit__clue", "clue"
+    )
+    return scope_for(actor, VIEW_PERM).filter(run_hits, "hit__school")
 
 
 def get_hit_for(actor: User, pk: int) -> Hit:
