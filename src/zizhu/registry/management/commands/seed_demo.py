@@ -44,6 +44,11 @@ class Command(BaseCommand):
                 from zizhu.payments.demo import seed_payment_demo
 
                 payments = seed_payment_demo(seed=options["seed"])
+                # Department data and students breaking each cross-check rule, with controls
+                # no rule may flag (issue 6). The person runs the cross-check.
+                from zizhu.crosscheck.demo import plant_violations, summary_lines
+
+                planted = plant_violations(seed=options["seed"])
         except DomainError as error:
             raise CommandError(error.message) from None
         elapsed = time.monotonic() - started
@@ -66,3 +71,5 @@ class Command(BaseCommand):
             f"发放演示数据：上学期批次 {payments['batches']} 个，"
             f"成功 {payments['paid']} 笔、失败 {payments['failed']} 笔。"
         )
+        for line in summary_lines(planted):
+            self.stdout.write(line)
