@@ -182,7 +182,10 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None) -> A
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    # Progress bars go to stderr; a run reports its progress through the job instead.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _chunks(sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:

@@ -178,5 +178,6 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "splink": {"level": "WARNING"},
     },
 }
