@@ -468,6 +468,42 @@ def _official_family(plan: _Plan) -> None:
     namesake = plan.adult(F)
     plan.record(DatasetKind.CADRES, _Person(namesake.id_number, case.guardian(F).name, "", True))
     plan.award(case)
+    _official_family_linked(plan)
+
+
+def _official_family_linked(plan: _Plan) -> None:
+    """A father registered without an ID number, whom only the probabilistic linkage can tie
+    to a cadre (same name, same 户籍 address); and a namesake elsewhere who must not tie."""
+    label = "父亲未登记身份证号，姓名与户籍地址同一名领导干部一致（概率匹配）"
+    hits = {OFFICIAL_FAMILY: "linked:cadres:"}
+    # The mother comes first: she holds the card, so the father's missing number is all that
+    # is unusual about the family.
+    case = plan.student("of_linked_cadre", label, hits=hits, relations=(M, F))
+    cadre = plan.adult(F)
+    father = case.guardian(F)
+    father.name, father.id_number = cadre.name, None
+    plan.record(DatasetKind.CADRES, cadre)
+    plan.record(
+        DatasetKind.HOUSEHOLD,
+        cadre,
+        household_no=f"{AREA_CODE}{plan.serial():06d}",
+        relation_to_head="户主",
+        address=case.student.hukou_address,
+    )
+    plan.award(case)
+    label = "父亲未登记身份证号，与一名领导干部同名，但住址、电话都不同"
+    case = plan.student("ctl_linked_namesake", label, relations=(M, F))
+    cadre = plan.adult(F)
+    case.guardian(F).name, case.guardian(F).id_number = cadre.name, None
+    plan.record(DatasetKind.CADRES, cadre)
+    plan.record(
+        DatasetKind.HOUSEHOLD,
+        cadre,
+        household_no=f"{AREA_CODE}{plan.serial():06d}",
+        relation_to_head="户主",
+        address=f"{case.student.hukou_address}对面新村 8 栋",
+    )
+    plan.award(case)
 
 
 def _favoritism(plan: _Plan) -> None:
