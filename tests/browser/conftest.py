@@ -75,3 +75,17 @@ def _restore_reference_data_after_module(
             contents = getattr(connections[alias], "_test_serialized_contents", None)
             if contents:
                 connections[alias].creation.deserialize_db_from_string(contents)
+
+
+@pytest.fixture
+def demo_site(live_server: Any) -> str:
+    """A small demo district on the live server, with students at the demo school and the
+    calendar reaching into next year (clue deadlines and payment periods may)."""
+    from zizhu.aid.demo import enrol_demo_students, ensure_demo_calendar
+    from zizhu.registry.demo import seed_demo
+
+    seed_demo(students=60, seed=1)
+    ensure_demo_calendar()
+    # The small district leaves the demo school without students: enrol a few.
+    enrol_demo_students(3, seed=1)
+    return str(live_server.url)

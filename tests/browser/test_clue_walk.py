@@ -14,19 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from tests.aid.test_migration import grant
-from zizhu.aid.demo import enrol_demo_students, ensure_demo_calendar
 from zizhu.aid.models import Award, AwardChange, AwardChangeKind, AwardStatus
 from zizhu.aid.rules import current_school_year, next_month
 from zizhu.cases.models import Clue, ClueStatus
 from zizhu.core.models import User
-from zizhu.registry.demo import DEMO_PASSWORD, seed_demo
+from zizhu.registry.demo import DEMO_PASSWORD
 from zizhu.registry.models import Student
 
 # live_server needs a transactional database; serialized_rollback restores the reference data
@@ -41,12 +39,8 @@ REPLY = "经学校入户调查和区资助中心复核，反映情况属实，�
 
 
 @pytest.fixture
-def site(live_server: Any) -> str:
-    seed_demo(students=60, seed=1)
-    ensure_demo_calendar()  # the clue's working-day deadlines may reach into next year
-    # The small district leaves the demo school without students: enrol a few.
-    enrol_demo_students(3, seed=1)
-    return str(live_server.url)
+def site(demo_site: str) -> str:
+    return demo_site
 
 
 @pytest.fixture

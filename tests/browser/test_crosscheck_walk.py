@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -21,12 +20,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.aid.test_migration import grant
 from tests.sources.samples import csv_bytes
-from zizhu.aid.demo import enrol_demo_students, ensure_demo_calendar
 from zizhu.aid.rules import current_school_year
 from zizhu.cases.models import Channel, Clue, ClueStatus
 from zizhu.core.models import User
 from zizhu.crosscheck.models import Hit, Run, RunStatus, Trigger
-from zizhu.registry.demo import DEMO_PASSWORD, seed_demo
+from zizhu.registry.demo import DEMO_PASSWORD
 from zizhu.registry.models import Student
 from zizhu.sources.services import import_dataset
 
@@ -42,12 +40,8 @@ RULE_TITLE = "已死亡或不在读仍在资助"
 
 
 @pytest.fixture
-def site(live_server: Any) -> str:
-    seed_demo(students=60, seed=1)
-    ensure_demo_calendar()  # the clue's working-day deadlines may reach into next year
-    # The small district leaves the demo school without students: enrol a few.
-    enrol_demo_students(3, seed=1)
-    return str(live_server.url)
+def site(demo_site: str) -> str:
+    return demo_site
 
 
 @pytest.fixture

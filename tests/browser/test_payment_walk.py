@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -23,12 +22,11 @@ from python_calamine import CalamineWorkbook
 
 from tests.aid.test_migration import grant
 from tests.browser.test_clue_walk import expect_message, signed_in
-from zizhu.aid.demo import enrol_demo_students, ensure_demo_calendar, the_demo_school
+from zizhu.aid.demo import the_demo_school
 from zizhu.aid.models import Semester, Term
 from zizhu.aid.rules import current_school_year
 from zizhu.core.models import User
 from zizhu.core.services import issue_certification
-from zizhu.registry.demo import seed_demo
 from zizhu.registry.models import Student
 
 pytestmark = [
@@ -41,11 +39,8 @@ RESULT_HEADER = ("批次号", "身份证号", "银行卡号", "金额", "结果"
 
 
 @pytest.fixture
-def site(live_server: Any) -> str:
-    seed_demo(students=60, seed=1)
-    ensure_demo_calendar()
-    enrol_demo_students(3, seed=1)
-    return str(live_server.url)
+def site(demo_site: str) -> str:
+    return demo_site
 
 
 @pytest.fixture
