@@ -94,47 +94,6 @@ def _subject_parts(subject: models.Model | None) -> tuple[str, str, str]:
     return subject._meta.label_lower, str(subject.pk), str(subject)[:200]
 
 
-@transaction.atomic
-def record(
-    action: str,
-    *,
-    actor: User | None,
-    subject: models.Model | None = None,
-    org_unit: OrgUnit | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    actor_label: str = "",
-) -> AuditEntry:
-    """Append one row. Call it inside the service's transaction, after the write it records."""
-    from zizhu.core.reach import role_labels
-
-    head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-    context = request_context(actor)
-    subject_type, subject_id, subject_label = _subject_parts(subject)
-    authenticated = actor is not None and actor.is_authenticated
-    entry = AuditEntry(
-        pk=head.last_id + 1,
-        at=timezone.now(),
-        actor=actor if authenticated else None,
-        actor_label=actor_label or (str(actor) if authenticated else "系统"),
-        role=role_labels(actor, org_unit) if authenticated and actor else "",
-        org_unit=org_unit,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        subject_label=subject_label,
-        before=jsonable(before),
-        after=jsonable(after),
-        request_id=context.request_id,
-        ip=_canonical_ip(context.ip),
-        prev_hash=head.last_hash,
-    )
-    entry.hash = _content_hash(entry)
-    AuditEntry.objects.bulk_create([entry])
-    AuditHead.objects.filter(pk=1).update(last_id=entry.pk, last_hash=entry.hash)
-    return entry
-
-
 @dataclass(frozen=True)
 class Pending:
     """One row for `record_many`: the same fields `record` takes."""
@@ -146,14 +105,32 @@ class Pending:
     after: dict[str, Any] | None = None
 
 
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    subject: models.Model | None = None,
+    org_unit: OrgUnit | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_label: str = "",
+) -> AuditEntry:
+    """Append one row. Call it inside the service's transaction, after the write it records."""
+    row = Pending(action, subject=subject, org_unit=org_unit, before=before, after=after)
+    return record_many([row], actor=actor, actor_label=actor_label)[0]
+
+
 @transaction.atomic
-def record_many(rows: list[Pending], *, actor: User | None, actor_label: str = "") -> int:
-    """Append many rows by one actor under one lock of the head: the same chain as calling
-    `record` for each, for bulk operations (a cross-check run opening thousands of clues)."""
+def record_many(
+    rows: list[Pending], *, actor: User | None, actor_label: str = ""
+) -> list[AuditEntry]:
+    """Append rows by one actor under one lock of the head (`AuditHead`, which serialises
+    writers): bulk operations (a cross-check run opening thousands of clues) pay one lock and
+    one insert per 2,000 rows instead of one each."""
     from zizhu.core.reach import role_labels
 
     if not rows:
-        return 0
+        return []
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
     context = request_context(actor)
     authenticated = actor is not None and actor.is_authenticated
@@ -188,7 +165,7 @@ def record_many(rows: list[Pending], *, actor: User | None, actor_label: str = "
         last_id, last_hash = entry.pk, entry.hash
     AuditEntry.objects.bulk_create(entries, batch_size=2000)
     AuditHead.objects.filter(pk=1).update(last_id=last_id, last_hash=last_hash)
-    return len(entries)
+    return entries
 
 
 @dataclass(frozen=True)

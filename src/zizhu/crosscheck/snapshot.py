@@ -297,7 +297,6 @@ def _bool_rows(index: int) -> Callable[[list[tuple[Any, ...]]], list[tuple[Any, 
 
 def _date_rows(*indexes: int) -> Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
     """SQLite hands dates back as text."""
-    from datetime import date as _date
 
     def convert(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         out = []
@@ -305,7 +304,7 @@ def _date_rows(*indexes: int) -> Callable[[list[tuple[Any, ...]]], list[tuple[An
             values = list(row)
             for i in indexes:
                 if isinstance(values[i], str):
-                    values[i] = _date.fromisoformat(values[i])
+                    values[i] = date.fromisoformat(values[i])
             out.append(tuple(values))
         return out
 
@@ -352,7 +351,6 @@ def load_dataset(con: Any, kind: str, version: DatasetVersion | None) -> int:
             "SELECT version_id, row_number, person_hash, person_masked, name, related_hash,"
             " attrs FROM sources_datasetrecord WHERE version_id = %s",
             (version.pk,),
-            convert=_json_text,
         )
     picks = ", ".join(f"json_extract_string(attrs, '$.{key}') AS \"{key}\"" for key in attrs)
     base = ", ".join(column for column, _ in _RECORD_COLUMNS)
@@ -362,16 +360,6 @@ def load_dataset(con: Any, kind: str, version: DatasetVersion | None) -> int:
     )
     con.execute(f"DROP TABLE {raw}")
     return count
-
-
-def _json_text(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """PostgreSQL's driver decodes jsonb into dicts; SQLite returns the text. DuckDB wants
-    the text."""
-    import json
-
-    if rows and not isinstance(rows[0][6], str):
-        return [(*row[:6], json.dumps(row[6], ensure_ascii=False)) for row in rows]
-    return rows
 
 
 def load_config(con: Any) -> None:

@@ -28,11 +28,6 @@ RUN_PERM = "crosscheck:run"
 DISMISSING = frozenset({Opinion.CONTINUE, Opinion.NOT_APPLICABLE})
 
 
-def can_view(actor: User) -> bool:
-    scope = scope_for(actor, VIEW_PERM)
-    return scope.everything or bool(scope.unit_ids)
-
-
 def hits_visible_to(actor: User) -> QuerySet[Hit]:
     return scope_for(actor, VIEW_PERM).filter(
         Hit.objects.select_related("student", "school", "clue"), "school"

@@ -195,10 +195,9 @@ class _Opened:
 
 @transaction.atomic
 def _record(run: Run, actor: User, rules: dict[str, Rule], outcome: engine.Outcome) -> None:
-    existing = {
-        (hit.rule, hit.student_id): hit
-        for hit in Hit.objects.select_for_update().filter(rule__in=list(rules))
-    }
+    existing: dict[str, dict[int, Hit]] = {code: {} for code in rules}
+    for known in Hit.objects.select_for_update().filter(rule__in=list(rules)):
+        existing[known.rule][known.student_id] = known
     schools = dict(
         Student.objects.filter(
             pk__in={sid for found in outcome.findings.values() for sid in found}
@@ -214,7 +213,7 @@ def _record(run: Run, actor: User, rules: dict[str, Rule], outcome: engine.Outco
         found = outcome.findings.get(code, {})
         for student_id, finding in found.items():
             tally["hits"] += 1
-            hit = existing.get((code, student_id))
+            hit = existing[code].get(student_id)
             if hit is None:
                 hit = Hit(
                     rule=code,
@@ -245,8 +244,8 @@ def _record(run: Run, actor: User, rules: dict[str, Rule], outcome: engine.Outco
             hit.last_run = run
             hit.present = True
             changed.append(hit)
-        for (hit_code, student_id), hit in existing.items():
-            if hit_code == code and student_id not in found and hit.present:
+        for student_id, hit in existing[code].items():
+            if student_id not in found and hit.present:
                 hit.present = False
                 changed.append(hit)
                 run_hits.append(RunHit(run=run, hit=hit, change=Change.GONE))
